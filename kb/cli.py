@@ -1,0 +1,120 @@
+"""The `kb` command. Each area registers its own sub-commands (kb/commands.py,
+indexer/commands.py, webapp/commands.py); this module only assembles them.
+
+Exit codes: 0 success, 1 the content or the operation has errors, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import config
+
+COMMAND_MODULES = ("kb.commands", "indexer.commands", "webapp.commands")
+
+# argparse's own messages, in French (argparse looks them up through gettext).
+_ARGPARSE_FR = {
+    "usage: ": "usage : ",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "choix invalide : %(value)r (choisir parmi %(choices)s)"
+    ),
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "expected one argument": "une valeur est attendue",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "show this help message and exit": "afficher cette aide et quitter",
+    "positional arguments": "arguments",
+    "options": "options",
+}
+
+
+def _install_french_argparse() -> None:
+    original = argparse._  # type: ignore[attr-defined]
+
+    def translate(message: str) -> str:
+        return _ARGPARSE_FR.get(message, original(message))
+
+    argparse._ = translate  # type: ignore[attr-defined]
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # French prefix, exit code 2 (usage error)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options shared by every sub-command."""
+    parent = Parser(add_help=False)
+    group = parent.add_argument_group("options communes")
+    group.add_argument(
+        "--content",
+        metavar="DOSSIER",
+        help="dossier du contenu (défaut : ./content, ou $KB_CONTENT)",
+    )
+    group.add_argument(
+        "--index",
+        metavar="DOSSIER",
+        help="dossier de l'index (défaut : ./instance/index, ou $KB_INDEX)",
+    )
+    group.add_argument(
+        "--config",
+        metavar="FICHIER",
+        help="fichier de configuration TOML (défaut : ./kb.toml s'il existe, ou $KB_CONFIG)",
+    )
+    return parent
+
+
+def settings_from(args: argparse.Namespace) -> config.Settings:
+    """Resolve settings for a parsed command line; prints configuration warnings."""
+    options = {}
+    for setting in config.SETTINGS:
+        if setting.option:
+            options[setting.key] = getattr(args, setting.option.lstrip("-").replace("-", "_"), None)
+    settings = config.load_settings(options, config_file=getattr(args, "config", None))
+    for warning in settings.warnings:
+        print(f"avertissement : {warning}", file=sys.stderr)
+    return settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _install_french_argparse()
+    parser = Parser(
+        prog="kb",
+        description="Base de connaissances des centres de ressources politique de la ville.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=Parser)
+    subparsers.required = True
+    parent = common_options()
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(subparsers, parent)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args)
+        return int(args.handler(args, settings) or 0)
+    except config.ConfigError as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrompu", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""`kb check` and `kb new`: the documentalist's commands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+from .config import Settings
+from .loader import CENTRE_CARD, load_tree, read_centre, slugify
+from .model import ID_PATTERN
+from .problems import Severity
+from .vocabulary import load_vocabularies
+
+
+def register(subparsers, parent: argparse.ArgumentParser) -> None:
+    vocabularies = load_vocabularies()
+    check = subparsers.add_parser(
+        "check",
+        parents=[parent],
+        help="vérifier le contenu",
+        description="Vérifie tous les fichiers du contenu et signale les problèmes "
+        "(fichier:ligne: gravité: message). Code de sortie 1 s'il y a des erreurs.",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="format de sortie (défaut : text)",
+    )
+    check.set_defaults(handler=run_check)
+
+    new = subparsers.add_parser(
+        "new",
+        parents=[parent],
+        help="créer une nouvelle fiche",
+        description="Crée une ressource à partir du modèle, avec un nom de fichier tiré du titre.",
+    )
+    new.add_argument("--centre", required=True, help="identifiant du centre (nom de son dossier)")
+    new.add_argument(
+        "--type", required=True, choices=list(vocabularies.types.terms), help="type de ressource"
+    )
+    new.add_argument("--titre", required=True, help="titre de la ressource")
+    new.add_argument(
+        "--pilier",
+        action="append",
+        choices=list(vocabularies.piliers.terms),
+        help="pilier (répétable)",
+    )
+    new.set_defaults(handler=run_new)
+
+
+def _content_folder(settings: Settings) -> Path | None:
+    if not settings.content.is_dir():
+        print(f"erreur : dossier de contenu introuvable : {settings.content}", file=sys.stderr)
+        return None
+    return settings.content
+
+
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    root = _content_folder(settings)
+    if root is None:
+        return 2
+    result = load_tree(root)
+    if args.format == "json":
+        json.dump([p.as_json() for p in result.problems], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        for problem in result.problems:
+            print(problem.format())
+        errors = len(result.errors)
+        warnings = sum(1 for p in result.problems if p.severity is Severity.WARNING)
+        published = len(result.published)
+        drafts = len(result.resources) - published
+        print(
+            f"{published} ressource(s) publiable(s), {drafts} brouillon(s), "
+            f"{len(result.centres)} centre(s) ; {errors} erreur(s), {warnings} avertissement(s).",
+            file=sys.stderr,
+        )
+    return 1 if result.errors else 0
+
+
+def render_template(titre: str, type_id: str, piliers: list[str], region: str | None) -> str:
+    vocabularies = load_vocabularies()
+    template = (resources.files("kb") / "templates" / "ressource.md").read_text(encoding="utf-8")
+    return template.format(
+        titre=json.dumps(titre, ensure_ascii=False),  # a JSON string is a valid YAML string
+        type=type_id,
+        date=dt.date.today().isoformat(),
+        piliers="[" + ", ".join(piliers) + "]",
+        piliers_choix=", ".join(vocabularies.piliers.terms),
+        territoire=f'territoire:\n  region: "{region}"' if region else "# territoire:",
+    )
+
+
+def run_new(args: argparse.Namespace, settings: Settings) -> int:
+    root = _content_folder(settings)
+    if root is None:
+        return 2
+    centre_dir = root / args.centre
+    if not ID_PATTERN.match(args.centre) or not (centre_dir / CENTRE_CARD).is_file():
+        known = sorted(p.parent.name for p in root.glob(f"*/{CENTRE_CARD}"))
+        print(
+            f"erreur : centre inconnu « {args.centre} » (pas de {args.centre}/{CENTRE_CARD}). "
+            f"Centres : {', '.join(known) or 'aucun'}",
+            file=sys.stderr,
+        )
+        return 1
+    titre = " ".join(args.titre.split())
+    slug = slugify(titre)
+    if not titre or len(titre) > 200 or not slug:
+        print(
+            "erreur : le titre doit contenir des lettres et 200 caractères au plus", file=sys.stderr
+        )
+        return 1
+    existing = [p for p in centre_dir.rglob(f"{slug}.md")]
+    if existing:
+        print(
+            f"erreur : la ressource {args.centre}/{slug} existe déjà "
+            f"({existing[0].relative_to(root).as_posix()}) : rien n'a été écrit",
+            file=sys.stderr,
+        )
+        return 1
+    centre = read_centre(root, args.centre)
+    target = centre_dir / f"{slug}.md"
+    with open(target, "x", encoding="utf-8") as handle:  # "x": never overwrite
+        handle.write(
+            render_template(titre, args.type, args.pilier or [], centre.region if centre else None)
+        )
+    print(f"Ressource créée : {target}")
+    print("Complétez les champs « À compléter », puis lancez : kb check")
+    return 0

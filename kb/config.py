@@ -1,0 +1,148 @@
+"""Settings, declared once with their French help text.
+
+Precedence: command-line option > environment variable > configuration file (TOML) > default.
+Relative paths in the file are relative to the file's folder; others to the working folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_FILE = "kb.toml"
+CONFIG_ENV = "KB_CONFIG"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # TOML key; dotted for a table (`publication.branche`)
+    default: Any
+    help: str
+    env: str | None = None
+    option: str | None = None  # the `kb` option, when there is one
+    kind: type = str
+    is_path: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "contenu",
+        "content",
+        "Dossier du contenu (un sous-dossier par centre).",
+        env="KB_CONTENT",
+        option="--content",
+        is_path=True,
+    ),
+    Setting(
+        "index",
+        "instance/index",
+        "Dossier de l'index de recherche.",
+        env="KB_INDEX",
+        option="--index",
+        is_path=True,
+    ),
+    Setting(
+        "url_site",
+        "http://127.0.0.1:5000",
+        "Adresse publique du site, utilisée dans les liens permanents, flux et moissonnage.",
+        env="KB_SITE_URL",
+    ),
+    Setting(
+        "url_sources",
+        "",
+        "Adresse de consultation des fichiers sources (ex. la forge) ; {chemin} est remplacé "
+        "par le chemin du fichier. Vide : lien vers le fichier brut servi par le site.",
+        env="KB_SOURCE_URL",
+    ),
+)
+
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used (French message)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any]
+    config_file: Path | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def content(self) -> Path:
+        return self.values["contenu"]
+
+    @property
+    def index(self) -> Path:
+        return self.values["index"]
+
+    @property
+    def site_url(self) -> str:
+        return str(self.values["url_site"]).rstrip("/")
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted not in BY_KEY:
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} : fichier de configuration introuvable") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} : configuration TOML invalide ({exc})") from None
+    values, warnings = {}, []
+    for key, value in _flatten(data).items():
+        setting = BY_KEY.get(key)
+        if setting is None:
+            warnings.append(f"{path} : clé de configuration inconnue « {key} » (ignorée)")
+            continue
+        if setting.is_path:
+            value = path.parent / str(value)
+        values[key] = value
+    return values, warnings
+
+
+def load_settings(
+    options: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Resolve settings; `options` maps setting keys to command-line values (None = unset)."""
+    environ = os.environ if environ is None else environ
+    options = options or {}
+    path: Path | None = None
+    if config_file:
+        path = Path(config_file)
+    elif environ.get(CONFIG_ENV):
+        path = Path(environ[CONFIG_ENV])
+    elif Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    from_file, warnings = read_config_file(path) if path else ({}, [])
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if setting.key in from_file:
+            value = from_file[setting.key]
+        if setting.env and environ.get(setting.env):
+            value = environ[setting.env]
+        if options.get(setting.key) is not None:
+            value = options[setting.key]
+        values[setting.key] = Path(value) if setting.is_path else value
+    return Settings(values, path, tuple(warnings))

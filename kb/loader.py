@@ -1,0 +1,508 @@
+"""One loader: a content tree -> typed resources and centres, plus a list of problems.
+
+Per-file problems never stop the others; whole-tree checks (duplicate ids, aliases, centre
+cards) run once every file has been read. The same code serves `kb check`, the indexer and
+the git hook (through a `ContentSource`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import hashlib
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from frontmatter.default_handlers import YAMLHandler
+
+from . import schema
+from .model import ATTACHMENT_TYPES, DRAFT, Attachment, Centre, Resource
+from .problems import Problem, Severity, sort_key
+from .render import body_links, is_relative_url
+from .source import ContentSource, FileSystemSource, SourceEntry, is_hidden
+from .vocabulary import Vocabularies, fold, load_vocabularies
+from .yamlstrict import StrictYamlError, compose
+
+MAX_FILE_SIZE = 1024 * 1024
+CENTRE_CARD = "_centre.md"
+_FRONT_MATTER = YAMLHandler()
+
+
+@dataclass
+class LoadResult:
+    centres: dict[str, Centre] = field(default_factory=dict)
+    resources: dict[str, Resource] = field(default_factory=dict)  # valid ones, drafts included
+    problems: list[Problem] = field(default_factory=list)
+    invalid_paths: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def published(self) -> list[Resource]:
+        return [r for r in self.resources.values() if r.is_published]
+
+
+class FileError(Exception):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """`Réussite éducative : l'été !` -> `reussite-educative-l-ete`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0]
+    return slug
+
+
+# --- reading one file -------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text (a BOM is accepted), with Unix newlines; FileError otherwise."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileError(
+            "le fichier n'est pas encodé en UTF-8 (caractère illisible) : "
+            "réenregistrez-le en UTF-8 depuis votre éditeur",
+            line,
+        ) from None
+    if "\x00" in text:
+        raise FileError("le fichier contient des octets nuls : ce n'est pas un texte", None)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@dataclass
+class SplitFile:
+    front_matter: str
+    yaml_line_offset: int  # add to a 0-based YAML line to get the 1-based file line
+    body: str
+    body_line: int  # 1-based file line where the body starts
+
+
+def split_front_matter(text: str) -> SplitFile:
+    if not text.strip():
+        raise FileError("le fichier est vide", None)
+    if not _FRONT_MATTER.detect(text):
+        raise FileError(
+            "le fichier doit commencer par un en-tête YAML encadré par deux lignes « --- »", 1
+        )
+    boundaries = list(_FRONT_MATTER.FM_BOUNDARY.finditer(text))
+    if len(boundaries) < 2:
+        raise FileError(
+            "l'en-tête YAML n'est pas fermé : ajoutez une ligne « --- » après les métadonnées", 1
+        )
+    opening, closing = boundaries[0], boundaries[1]
+    offset = text.count("\n", 0, opening.end()) + 1
+    rest = text[closing.end() :]
+    body = rest.lstrip("\n")
+    body_start = closing.end() + len(rest) - len(body)
+    body_line = text.count("\n", 0, body_start) + 1
+    return SplitFile(text[opening.end() : closing.start()], offset, body, body_line)
+
+
+def read_text(source: ContentSource, entry: SourceEntry) -> str:
+    if entry.size > MAX_FILE_SIZE:
+        raise FileError(
+            f"fichier trop volumineux ({entry.size / MAX_FILE_SIZE:.1f} Mio ; 1 Mio au plus) : "
+            "placez les documents lourds en pièces jointes"
+        )
+    data = source.read(entry.path)
+    if len(data) > MAX_FILE_SIZE:
+        raise FileError(
+            f"fichier trop volumineux ({len(data) / MAX_FILE_SIZE:.1f} Mio ; 1 Mio au plus)"
+        )
+    return decode(data)
+
+
+def parse_fields(
+    path: str,
+    split: SplitFile,
+    fields: tuple[schema.Field, ...],
+    vocabularies: Vocabularies,
+    problems: list[Problem],
+) -> dict[str, Any] | None:
+    """Check a front-matter block against a field table; typed values or None if unreadable."""
+    try:
+        document = compose(split.front_matter)
+    except StrictYamlError as exc:
+        line = exc.line + split.yaml_line_offset if exc.line is not None else 1
+        raise FileError(exc.message, line) from None
+    if document.root is None:
+        raise FileError("l'en-tête YAML est vide", 1)
+    if not document.is_mapping:
+        raise FileError(
+            "l'en-tête doit être une suite de lignes « clé: valeur »",
+            document.root.start_mark.line + split.yaml_line_offset,
+        )
+    table = {f.name: f for f in fields}
+    values: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for entry in document.entries():
+        line = entry.key_line + split.yaml_line_offset
+        if not isinstance(entry.key, str):
+            problems.append(Problem(path, line, Severity.ERROR, "clé d'en-tête invalide"))
+            continue
+        if entry.key in seen:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    Severity.ERROR,
+                    f"clé « {entry.key} » en double (déjà ligne {seen[entry.key]})",
+                )
+            )
+            continue
+        seen[entry.key] = line
+        definition = table.get(entry.key)
+        if definition is None:
+            close = difflib.get_close_matches(entry.key, list(table), n=1, cutoff=0.6)
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    Severity.WARNING,
+                    f"clé inconnue « {entry.key} » (ignorée)",
+                    close[0] if close else None,
+                )
+            )
+            continue
+        try:
+            raw = document.construct(entry.value_node)
+        except StrictYamlError as exc:
+            problems.append(
+                Problem(
+                    path,
+                    exc.line + split.yaml_line_offset,
+                    Severity.ERROR,
+                    f"« {entry.key} » : {exc.message}",
+                )
+            )
+            continue
+        if raw is None and not definition.required:
+            continue
+        context = schema.FieldContext(
+            path, entry.key, entry.value_node, split.yaml_line_offset, vocabularies, problems
+        )
+        values[entry.key] = definition.check(context, raw)
+    for definition in fields:
+        if definition.required and definition.name not in seen:
+            problems.append(
+                Problem(
+                    path, 1, Severity.ERROR, f"champ obligatoire manquant : « {definition.name} »"
+                )
+            )
+    return values
+
+
+# --- the loader ---------------------------------------------------------------------------------
+
+
+class Loader:
+    def __init__(self, source: ContentSource, vocabularies: Vocabularies | None = None) -> None:
+        self.source = source
+        self.vocabularies = vocabularies or load_vocabularies()
+        self._pending: list[Resource] = []
+
+    def load(self) -> LoadResult:
+        result = LoadResult()
+        entries = list(self.source.entries())
+        files = {e.path: e for e in entries if not e.is_symlink}
+        centre_dirs: set[str] = set()
+        resource_entries: list[SourceEntry] = []
+        for entry in entries:
+            parts = entry.path.split("/")
+            if entry.is_symlink:
+                self._symlink_problem(entry, result.problems)
+                continue
+            if len(parts) == 1 or is_hidden(parts[0]):
+                continue  # files at the root (README...) and shared `_` folders
+            centre_dirs.add(parts[0])
+            name = parts[-1]
+            if len(parts) == 2 and name == CENTRE_CARD:
+                self._load_centre(entry, result)
+            elif any(is_hidden(p) for p in parts[1:]):
+                continue
+            elif name.endswith(".md"):
+                resource_entries.append(entry)
+            elif name.rsplit(".", 1)[-1].lower() not in ATTACHMENT_TYPES:
+                result.problems.append(
+                    Problem(
+                        entry.path,
+                        None,
+                        Severity.WARNING,
+                        "type de fichier non pris en charge, ignoré (pièces jointes acceptées : "
+                        + ", ".join(sorted(set(ATTACHMENT_TYPES) - {"jpeg"}))
+                        + ")",
+                    )
+                )
+        for centre_id in sorted(centre_dirs):
+            if not schema.check_identifier(centre_id):
+                result.problems.append(
+                    Problem(
+                        f"{centre_id}/",
+                        None,
+                        Severity.ERROR,
+                        f"nom de dossier de centre invalide « {centre_id} » : minuscules, chiffres "
+                        "et tirets seulement",
+                        slugify(centre_id) or None,
+                    )
+                )
+        for entry in resource_entries:
+            resource = self.parse_resource(entry, result.problems, files)
+            if resource is not None:
+                result.resources.setdefault(resource.id, resource)
+                self._pending.append(resource)
+        self.check_tree(result)
+        result.problems.sort(key=sort_key)
+        return result
+
+    # ...per file
+
+    def _symlink_problem(self, entry: SourceEntry, problems: list[Problem]) -> None:
+        if entry.symlink_inside:
+            problems.append(
+                Problem(
+                    entry.path,
+                    None,
+                    Severity.WARNING,
+                    "lien symbolique ignoré : copiez le fichier au lieu de le lier",
+                )
+            )
+        else:
+            problems.append(
+                Problem(
+                    entry.path,
+                    None,
+                    Severity.ERROR,
+                    "lien symbolique vers l'extérieur du dossier de contenu : refusé",
+                )
+            )
+
+    def _load_centre(self, entry: SourceEntry, result: LoadResult) -> None:
+        centre_id = entry.path.split("/")[0]
+        problems: list[Problem] = []
+        try:
+            split = split_front_matter(read_text(self.source, entry))
+            values = parse_fields(
+                entry.path, split, schema.CENTRE_FIELDS, self.vocabularies, problems
+            )
+        except FileError as exc:
+            problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
+            values = None
+        result.problems.extend(problems)
+        if values is None or any(p.is_error for p in problems) or not values.get("nom"):
+            result.invalid_paths.add(entry.path)
+            return
+        result.centres[centre_id] = Centre(
+            id=centre_id,
+            nom=values["nom"],
+            path=entry.path,
+            region=values.get("region"),
+            site=values.get("site"),
+            contact=values.get("contact"),
+            body=split.body,
+            body_line=split.body_line,
+        )
+
+    def parse_resource(
+        self,
+        entry: SourceEntry,
+        problems: list[Problem],
+        files: dict[str, SourceEntry] | None = None,
+    ) -> Resource | None:
+        """Read and check one resource file; None (with problems) when it has errors."""
+        own: list[Problem] = []
+        resource = self._parse_resource(entry, own, files)
+        problems.extend(own)
+        if any(p.is_error for p in own):
+            return None
+        return resource
+
+    def _parse_resource(self, entry, problems, files) -> Resource | None:
+        parts = entry.path.split("/")
+        centre_id, slug = parts[0], parts[-1][: -len(".md")]
+        if not schema.check_identifier(slug):
+            problems.append(
+                Problem(
+                    entry.path,
+                    None,
+                    Severity.ERROR,
+                    f"nom de fichier invalide « {parts[-1]} » : minuscules sans accents, chiffres et "
+                    "tirets seulement",
+                    (slugify(slug) + ".md") if slugify(slug) else None,
+                )
+            )
+        try:
+            text = read_text(self.source, entry)
+            split = split_front_matter(text)
+            values = parse_fields(
+                entry.path, split, schema.RESOURCE_FIELDS, self.vocabularies, problems
+            )
+        except FileError as exc:
+            problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
+            return None
+        attachments = self._check_links(entry.path, split, problems, files)
+        position = split.body.lower().find(schema.PLACEHOLDER.lower())
+        if position >= 0:
+            line = split.body_line + split.body.count("\n", 0, position)
+            problems.append(
+                Problem(entry.path, line, Severity.WARNING, schema.placeholder_message("texte"))
+            )
+        if values.get("statut") == DRAFT:  # a draft is work in progress: placeholders are fine
+            problems[:] = [p for p in problems if schema.PLACEHOLDER not in p.message]
+        if any(p.is_error for p in problems) or values is None:
+            return None
+        return Resource(
+            id=f"{centre_id}/{slug}",
+            centre=centre_id,
+            slug=slug,
+            path=entry.path,
+            body=split.body,
+            body_line=split.body_line,
+            attachments=attachments,
+            content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            **{k: v for k, v in values.items() if v is not None},
+        )
+
+    def _check_links(self, path, split, problems, files) -> tuple[Attachment, ...]:
+        """Warn about relative links to missing files; list the attachments that exist."""
+        folder = posixpath.dirname(path)
+        found: dict[str, Attachment] = {}
+        for link in body_links(split.body):
+            if not is_relative_url(link.url):
+                continue
+            target = resolve_relative(folder, link.url)
+            line = split.body_line + link.line
+            if target is None:
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        Severity.WARNING,
+                        f"lien « {link.url} » : sort du dossier de contenu",
+                    )
+                )
+                continue
+            entry = files.get(target) if files is not None else None
+            exists = entry is not None or (files is None and self.source.exists(target))
+            if not exists:
+                kind = "image" if link.is_image else "lien"
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        Severity.WARNING,
+                        f"{kind} « {link.url} » : fichier introuvable ({target})",
+                    )
+                )
+            elif target.rsplit(".", 1)[-1].lower() in ATTACHMENT_TYPES:
+                found[target] = Attachment(target, entry.size if entry else 0)
+        return tuple(found.values())
+
+    # ...whole tree
+
+    def check_tree(self, result: LoadResult) -> None:
+        resources = self._pending
+        self._pending = []
+        check_ids(resources, result)
+        for resource in resources:
+            if resource.centre not in result.centres:
+                card = f"{resource.centre}/{CENTRE_CARD}"
+                reason = "invalide" if card in result.invalid_paths else "absente"
+                result.problems.append(
+                    Problem(
+                        resource.path,
+                        None,
+                        Severity.ERROR,
+                        f"la fiche du centre « {card} » est {reason} : la ressource ne peut être publiée",
+                    )
+                )
+                result.resources.pop(resource.id, None)
+                result.invalid_paths.add(resource.path)
+
+
+def check_ids(resources: Iterable[Resource], result: LoadResult) -> None:
+    """Duplicate ids, and aliases that collide with ids or with each other."""
+    by_id: dict[str, list[Resource]] = defaultdict(list)
+    for resource in resources:
+        by_id[resource.id].append(resource)
+    for resource_id, same in by_id.items():
+        if len(same) < 2:
+            continue
+        for resource in same:
+            others = ", ".join(r.path for r in same if r is not resource)
+            result.problems.append(
+                Problem(
+                    resource.path,
+                    None,
+                    Severity.ERROR,
+                    f"identifiant « {resource_id} » en double (aussi : {others}) : "
+                    "deux fichiers d'un même centre ne peuvent avoir le même nom",
+                )
+            )
+            result.invalid_paths.add(resource.path)
+        result.resources.pop(resource_id, None)
+    alias_owner: dict[str, Resource] = {}
+    for resource in (r for group in by_id.values() if len(group) == 1 for r in group):
+        for alias_id in resource.alias_ids:
+            if alias_id in by_id:
+                result.problems.append(
+                    Problem(
+                        resource.path,
+                        None,
+                        Severity.ERROR,
+                        f"l'alias « {alias_id} » est l'identifiant d'une ressource existante",
+                    )
+                )
+            elif alias_id in alias_owner and alias_owner[alias_id] is not resource:
+                result.problems.append(
+                    Problem(
+                        resource.path,
+                        None,
+                        Severity.ERROR,
+                        f"l'alias « {alias_id} » est déjà utilisé par {alias_owner[alias_id].path}",
+                    )
+                )
+            else:
+                alias_owner[alias_id] = resource
+
+
+def resolve_relative(folder: str, url: str) -> str | None:
+    """Content-root path of a relative URL written in a file of `folder`; None if it escapes."""
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    joined = posixpath.normpath(posixpath.join(folder, unquote(path)))
+    if joined.startswith("../") or joined == ".." or joined.startswith("/"):
+        return None
+    return joined
+
+
+def read_centre(root: Path | str, centre_id: str) -> Centre | None:
+    """The centre card of one centre, or None when it is missing or invalid."""
+    source = FileSystemSource(root)
+    path = f"{centre_id}/{CENTRE_CARD}"
+    if not source.exists(path):
+        return None
+    result = LoadResult()
+    size = (source.root / path).stat().st_size
+    Loader(source)._load_centre(SourceEntry(path, size), result)
+    return result.centres.get(centre_id)
+
+
+def load_tree(root: Path | str, vocabularies: Vocabularies | None = None) -> LoadResult:
+    """Load and check a content folder."""
+    return Loader(FileSystemSource(root), vocabularies).load()

@@ -1,0 +1,124 @@
+"""Typed, immutable content objects produced by the loader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+# Attachments that may sit beside resources, with the MIME type they are served as.
+ATTACHMENT_TYPES = {
+    "pdf": "application/pdf",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+
+PUBLISHED = "publie"
+DRAFT = "brouillon"
+
+
+def resource_url(resource_id: str) -> str:
+    """Canonical, permanent path of a resource."""
+    return f"/ressources/{resource_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Territoire:
+    region: str | None = None
+    departement: str | None = None
+    communes: tuple[str, ...] = ()
+    qpv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Periode:
+    """A period; each bound is a date or a year (int)."""
+
+    debut: dt.date | int | None = None
+    fin: dt.date | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    path: str  # relative to the content root
+    size: int
+
+    @property
+    def extension(self) -> str:
+        return self.path.rsplit(".", 1)[-1].lower()
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def mime_type(self) -> str:
+        return ATTACHMENT_TYPES[self.extension]
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    id: str
+    nom: str
+    path: str
+    region: str | None = None
+    site: str | None = None
+    contact: str | None = None
+    body: str = ""
+    body_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    id: str
+    centre: str
+    slug: str
+    path: str  # source file, relative to the content root
+    titre: str
+    type: str
+    date: dt.date
+    piliers: tuple[str, ...]
+    resume: str
+    thematiques: tuple[str, ...] = ()
+    dispositifs: tuple[str, ...] = ()
+    publics: tuple[str, ...] = ()
+    territoire: Territoire = field(default_factory=Territoire)
+    porteur: str | None = None
+    partenaires: tuple[str, ...] = ()
+    auteurs: tuple[str, ...] = ()
+    mots_cles: tuple[str, ...] = ()
+    periode: Periode | None = None
+    mise_a_jour: dt.date | None = None
+    statut: str = PUBLISHED
+    alias: tuple[str, ...] = ()
+    licence: str | None = None
+    body: str = ""
+    body_line: int = 1
+    attachments: tuple[Attachment, ...] = ()
+    content_hash: str = ""
+
+    @property
+    def is_published(self) -> bool:
+        return self.statut == PUBLISHED
+
+    @property
+    def url(self) -> str:
+        return resource_url(self.id)
+
+    @property
+    def updated(self) -> dt.date:
+        """Last change date: `mise_a_jour` when given, else the publication date."""
+        return self.mise_a_jour or self.date
+
+    @property
+    def alias_ids(self) -> tuple[str, ...]:
+        """Aliases as full ids: a bare former slug belongs to this resource's centre."""
+        return tuple(a if "/" in a else f"{self.centre}/{a}" for a in self.alias)

@@ -1,0 +1,222 @@
+"""Markdown -> safe HTML and plain text, one renderer for the whole project.
+
+Defence in depth: markdown-it-py runs with raw HTML disabled (any `<tag>` in the source is
+shown as text) and its link validator (no javascript:/vbscript:/file:/data:), then bleach
+cleans the result with a strict allowlist. Heading ids get a prefix so that content can
+never clobber DOM globals (`id="location"`), and headings are demoted one level so that
+the page keeps a single <h1>.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import bleach
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from .vocabulary import fold
+
+HEADING_ID_PREFIX = "sec-"
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "hr",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "pre",
+        "code",
+        "em",
+        "strong",
+        "s",
+        "del",
+        "a",
+        "img",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+    }
+)
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+ALIGN_CLASSES = frozenset({"align-left", "align-center", "align-right"})
+
+# Resolves a relative URL found in a body (e.g. `bilan.csv`) to the URL to publish, or None
+# to leave it as written.
+LinkResolver = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class BodyLink:
+    url: str
+    line: int  # 0-based line within the Markdown text
+    is_image: bool
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    text: str
+    headings: tuple[tuple[str, str], ...] = field(default=())  # (id, text)
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    return md.enable(["table", "strikethrough"])
+
+
+_MD = _markdown()
+
+
+def is_relative_url(url: str) -> bool:
+    """A link to a file beside the resource: no scheme, no host, not absolute, not `#...`."""
+    if not url or url.startswith(("#", "/", "\\")):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
+
+
+def body_links(markdown_text: str) -> list[BodyLink]:
+    """Every link and image URL of a Markdown text, with its line."""
+    links = []
+    for block in _MD.parse(markdown_text):
+        if block.type != "inline" or not block.children:
+            continue
+        line = block.map[0] if block.map else 0
+        for child in block.children:
+            if child.type == "link_open":
+                links.append(BodyLink(str(child.attrGet("href") or ""), line, False))
+            elif child.type == "image":
+                links.append(BodyLink(str(child.attrGet("src") or ""), line, True))
+    return links
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:60] or "section"
+
+
+def _inline_text(token: Token) -> str:
+    return "".join(c.content for c in token.children or () if c.type in ("text", "code_inline"))
+
+
+def _rewrite(tokens: list[Token], resolve: LinkResolver | None) -> list[tuple[str, str]]:
+    headings: list[tuple[str, str]] = []
+    used: set[str] = set()
+    for index, token in enumerate(tokens):
+        if token.type in ("heading_open", "heading_close"):
+            level = min(int(token.tag[1]) + 1, 6)
+            token.tag = f"h{level}"
+            if token.type == "heading_open":
+                title = _inline_text(tokens[index + 1])
+                anchor = base = HEADING_ID_PREFIX + _slug(title)
+                counter = 2
+                while anchor in used:
+                    anchor, counter = f"{base}-{counter}", counter + 1
+                used.add(anchor)
+                token.attrSet("id", anchor)
+                headings.append((anchor, title))
+        elif token.type in ("th_open", "td_open"):
+            style = str(token.attrGet("style") or "")
+            token.attrs.pop("style", None)
+            match = re.search(r"text-align:(left|center|right)", style)
+            if match:
+                token.attrSet("class", f"align-{match.group(1)}")
+        elif token.type == "inline" and token.children:
+            token.children = _rewrite_inline(token.children, resolve)
+    return headings
+
+
+def _rewrite_inline(children: list[Token], resolve: LinkResolver | None) -> list[Token]:
+    result: list[Token] = []
+    for child in children:
+        if child.type == "link_open":
+            href = str(child.attrGet("href") or "")
+            if is_relative_url(href) and resolve:
+                child.attrSet("href", resolve(href) or href)
+            elif urlsplit(href).scheme in ("http", "https"):
+                child.attrSet("rel", "noopener nofollow")
+            result.append(child)
+        elif child.type == "image":
+            src = str(child.attrGet("src") or "")
+            if is_relative_url(src):
+                if resolve:
+                    child.attrSet("src", resolve(src) or src)
+                result.append(child)
+            else:
+                # Remote images would leak readers' visits and are blocked by the CSP:
+                # show them as a link instead.
+                link = Token("link_open", "a", 1, attrs={"href": src, "rel": "noopener nofollow"})
+                label = Token("text", "", 0, content=f"Image : {child.content or src}")
+                result += [link, label, Token("link_close", "a", -1)]
+        else:
+            result.append(child)
+    return result
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "a":
+        return name in ("href", "title") or (name == "rel" and value == "noopener nofollow")
+    if tag == "img":
+        return name in ("src", "alt", "title")
+    if tag in ("h2", "h3", "h4", "h5", "h6"):
+        return name == "id" and value.startswith(HEADING_ID_PREFIX)
+    if tag in ("th", "td"):
+        return name == "class" and value in ALIGN_CLASSES
+    if tag == "ol":
+        return name == "start" and value.isdigit()
+    return False
+
+
+_CLEANER = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=_allowed_attribute,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+)
+
+
+def sanitize_html(html: str) -> str:
+    """Clean HTML with the project's allowlist (also usable on its own)."""
+    return _CLEANER.clean(html)
+
+
+def plain_text(markdown_text: str) -> str:
+    """The readable text of a Markdown body (what the index stores), without markup."""
+    parts: list[str] = []
+    for token in _MD.parse(markdown_text):
+        if token.type == "inline":
+            for child in token.children or ():
+                if child.type in ("text", "code_inline"):
+                    parts.append(child.content)
+                elif child.type == "image":
+                    parts.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    parts.append(" ")
+            parts.append("\n")
+        elif token.type in ("fence", "code_block"):
+            parts.append(token.content + "\n")
+    return re.sub(r"[ \t]+", " ", "".join(parts)).strip()
+
+
+def render_markdown(markdown_text: str, resolve_link: LinkResolver | None = None) -> Rendered:
+    """Render a resource body to sanitised HTML, its plain text and its headings."""
+    env: dict = {}
+    tokens = _MD.parse(markdown_text, env)
+    headings = _rewrite(tokens, resolve_link)
+    html = _MD.renderer.render(tokens, _MD.options, env)
+    return Rendered(sanitize_html(html), plain_text(markdown_text), tuple(headings))

@@ -1,0 +1,451 @@
+"""The front-matter fields, declared once: name, kind, requirement, French description.
+
+Each field has a checker that turns the raw YAML value into a typed value and reports
+problems at the line of the offending value. `kb check`, the indexer and the git hook all
+go through this table (via the loader); `docs/format.md` is tested against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from .model import ID_PATTERN, Periode, Territoire
+from .problems import Problem, Severity
+from .vocabulary import Vocabularies
+
+COMMUNE_PATTERN = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+QPV_2024_PATTERN = re.compile(r"^QN(\d{2}[0-9AB])\d{2}[NMI]$")
+QPV_2015_PATTERN = re.compile(r"^QP(\d{2}[0-9AB])\d{3}$")
+ALIAS_PATTERN = re.compile(r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*/)?[a-z0-9]+(?:-[a-z0-9]+)*$")
+PLACEHOLDER = "À compléter"
+
+
+def placeholder_message(name: str) -> str:
+    return f"« {name} » contient encore « {PLACEHOLDER} »"
+
+
+class FieldContext:
+    """What a checker needs: where the value is, and how to report about it."""
+
+    def __init__(
+        self,
+        path: str,
+        name: str,
+        node: Node,
+        line_offset: int,
+        vocabularies: Vocabularies,
+        problems: list[Problem],
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.node = node
+        self.line_offset = line_offset
+        self.vocabularies = vocabularies
+        self.problems = problems
+
+    def line_of(self, node: Node | None) -> int:
+        return (node or self.node).start_mark.line + self.line_offset
+
+    def item_node(self, index: int) -> Node | None:
+        if isinstance(self.node, SequenceNode) and index < len(self.node.value):
+            return self.node.value[index]
+        return None
+
+    def sub_node(self, key: str) -> Node | None:
+        if isinstance(self.node, MappingNode):
+            for key_node, value_node in self.node.value:
+                if key_node.value == key:
+                    return value_node
+        return None
+
+    def error(self, message: str, node: Node | None = None, suggestion: str | None = None):
+        self.problems.append(
+            Problem(self.path, self.line_of(node), Severity.ERROR, message, suggestion)
+        )
+
+    def warning(self, message: str, node: Node | None = None, suggestion: str | None = None):
+        self.problems.append(
+            Problem(self.path, self.line_of(node), Severity.WARNING, message, suggestion)
+        )
+
+
+Checker = Callable[[FieldContext, Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    check: Checker
+    description: str
+    required: bool = False
+
+
+# --- value checkers -------------------------------------------------------------------------
+
+_YAML_TYPE_NAMES = {
+    bool: "un booléen (oui/non)",
+    int: "un nombre",
+    float: "un nombre",
+    dt.date: "une date",
+    dt.datetime: "une date et heure",
+    list: "une liste",
+    dict: "un dictionnaire (clé: valeur)",
+    type(None): "une valeur vide",
+}
+
+
+def _type_name(value: Any) -> str:
+    return _YAML_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _written(node: Node | None) -> str:
+    """The text the author typed for a scalar, e.g. `NO` that YAML read as False."""
+    value = getattr(node, "value", None)
+    return value if isinstance(value, str) else ""
+
+
+def _wrong_type(ctx: FieldContext, expected: str, value: Any, node: Node | None = None) -> None:
+    written = _written(node or ctx.node)
+    if written and isinstance(value, (bool, int, float, dt.date)) and "texte" in expected:
+        ctx.error(
+            f"« {ctx.name} » : {expected} est attendu, mais YAML lit « {written} » comme "
+            f'{_type_name(value)} : mettez la valeur entre guillemets : "{written}"',
+            node,
+        )
+        return
+    shown = f" (« {written} »)" if written else ""
+    ctx.error(f"« {ctx.name} » : {expected} est attendu, pas {_type_name(value)}{shown}", node)
+
+
+def text(max_length: int | None = None, single_line: bool = False) -> Checker:
+    def check(ctx: FieldContext, value: Any, node: Node | None = None) -> str | None:
+        if not isinstance(value, str):
+            _wrong_type(ctx, "un texte", value, node)
+            return None
+        value = value.strip()
+        if not value:
+            ctx.error(f"« {ctx.name} » est vide", node)
+            return None
+        if max_length and len(value) > max_length:
+            ctx.error(
+                f"« {ctx.name} » est trop long ({len(value)} caractères, maximum {max_length})",
+                node,
+            )
+        if single_line and "\n" in value:
+            ctx.warning(f"« {ctx.name} » tient normalement sur une ligne", node)
+        if PLACEHOLDER.lower() in value.lower():
+            ctx.warning(placeholder_message(ctx.name), node)
+        return value
+
+    return check
+
+
+def date(ctx: FieldContext, value: Any, node: Node | None = None) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        ctx.error(f"« {ctx.name} » : une date sans heure est attendue (AAAA-MM-JJ)", node)
+        return None
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        ctx.error(f"« {ctx.name} » : date invalide « {value} » (format AAAA-MM-JJ)", node)
+        return None
+    _wrong_type(ctx, "une date AAAA-MM-JJ", value, node)
+    return None
+
+
+def _as_list(ctx: FieldContext, value: Any) -> list | None:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        ctx.warning(
+            f"« {ctx.name} » est une liste : écrivez chaque valeur sur une ligne commençant par « - »"
+        )
+        return [value]
+    if value is None:
+        return []
+    _wrong_type(ctx, "une liste", value)
+    return None
+
+
+def text_list(max_length: int = 300) -> Checker:
+    item_check = text(max_length)
+
+    def check(ctx: FieldContext, value: Any) -> tuple[str, ...]:
+        items = _as_list(ctx, value)
+        if items is None:
+            return ()
+        result = []
+        for index, item in enumerate(items):
+            checked = item_check(ctx, item, ctx.item_node(index))
+            if checked is not None:
+                result.append(checked)
+        return tuple(result)
+
+    return check
+
+
+def _check_term(ctx: FieldContext, vocabulary: str, value: Any, node: Node | None) -> str | None:
+    vocab = ctx.vocabularies[vocabulary]
+    if not isinstance(value, str):
+        _wrong_type(ctx, "un identifiant du vocabulaire", value, node)
+        return None
+    value = value.strip()
+    if value in vocab:
+        return value
+    ctx.error(
+        f"« {value} » n'est pas une valeur connue de « {ctx.name} » (vocabulaire {vocabulary})",
+        node,
+        suggestion=vocab.suggest(value),
+    )
+    return None
+
+
+def term(vocabulary: str) -> Checker:
+    def check(ctx: FieldContext, value: Any) -> str | None:
+        return _check_term(ctx, vocabulary, value, None)
+
+    return check
+
+
+def term_list(vocabulary: str, minimum: int = 0) -> Checker:
+    def check(ctx: FieldContext, value: Any) -> tuple[str, ...]:
+        items = _as_list(ctx, value)
+        if items is None:
+            return ()
+        result: list[str] = []
+        for index, item in enumerate(items):
+            checked = _check_term(ctx, vocabulary, item, ctx.item_node(index))
+            if checked is None:
+                continue
+            if checked in result:
+                ctx.warning(
+                    f"« {checked} » figure deux fois dans « {ctx.name} »", ctx.item_node(index)
+                )
+                continue
+            result.append(checked)
+        if len(items) < minimum:
+            ctx.error(f"« {ctx.name} » est vide : indiquez au moins une valeur")
+        return tuple(result)
+
+    return check
+
+
+def _code(ctx: FieldContext, key: str, value: Any, node: Node | None) -> str | None:
+    if not isinstance(value, str):
+        hint = ' (un code INSEE s\'écrit entre guillemets, ex. "05")'
+        shown = _written(node) or str(value)
+        ctx.error(f"« {key} » : code « {shown} » lu comme {_type_name(value)}{hint}", node)
+        return None
+    return value.strip()
+
+
+def territoire(ctx: FieldContext, value: Any) -> Territoire:
+    if not isinstance(value, dict):
+        _wrong_type(ctx, "un dictionnaire (region, departement, communes, qpv)", value)
+        return Territoire()
+    vocab = ctx.vocabularies
+    known = ("region", "departement", "communes", "qpv")
+    for key in value:
+        if key not in known:
+            suggestion = difflib.get_close_matches(str(key), known, n=1)
+            ctx.warning(
+                f"clé inconnue « {key} » dans « territoire »",
+                ctx.sub_node(str(key)),
+                suggestion[0] if suggestion else None,
+            )
+    region = departement = None
+    if value.get("region") is not None:
+        node = ctx.sub_node("region")
+        region = _code(ctx, "region", value["region"], node)
+        if region is not None and region not in vocab.regions:
+            ctx.error(
+                f"code de région INSEE inconnu « {region} »", node, vocab.regions.suggest(region)
+            )
+            region = None
+    if value.get("departement") is not None:
+        node = ctx.sub_node("departement")
+        departement = _code(ctx, "departement", value["departement"], node)
+        if departement is not None and departement not in vocab.departements:
+            ctx.error(f"code de département INSEE inconnu « {departement} »", node)
+            departement = None
+        if departement and region:
+            expected_region = vocab.departements.terms[departement].get("region")
+            if expected_region != region:
+                ctx.error(
+                    f"le département {departement} ({vocab.departements.label(departement)}) "
+                    f"n'est pas dans la région {region} ({vocab.regions.label(region)})",
+                    node,
+                )
+        if departement and not region:
+            region = vocab.departements.terms[departement].get("region")
+    communes = _codes(
+        ctx,
+        "communes",
+        value.get("communes"),
+        COMMUNE_PATTERN,
+        "code commune INSEE invalide « {} » (5 caractères, ex. 59350 ou 2A004)",
+    )
+    qpv = _codes(ctx, "qpv", value.get("qpv"), None, "")
+    for code, node in zip(qpv, _item_nodes(ctx.sub_node("qpv")), strict=False):
+        match = QPV_2024_PATTERN.match(code) or QPV_2015_PATTERN.match(code)
+        if not match:
+            ctx.error(
+                f"code QPV invalide « {code} » (ex. QN05912M depuis 2024, QP093028 avant)", node
+            )
+            continue
+        dept = match.group(1).lstrip("0") if match.group(1)[:2] != "97" else match.group(1)
+        dept = dept.zfill(2) if dept[:1].isdigit() else dept
+        if dept not in vocab.departements:
+            ctx.error(f"code QPV « {code} » : département « {match.group(1)} » inconnu", node)
+    return Territoire(region, departement, communes, tuple(q for q in qpv))
+
+
+def _item_nodes(node: Node | None) -> list[Node]:
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _codes(ctx, key, value, pattern, message) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    node = ctx.sub_node(key)
+    if not isinstance(value, list):
+        value = [value]
+    nodes = _item_nodes(node) or [node] * len(value)
+    result = []
+    for item, item_node in zip(value, nodes, strict=False):
+        code = _code(ctx, key, item, item_node)
+        if code is None:
+            continue
+        if pattern and not pattern.match(code):
+            ctx.error(message.format(code), item_node)
+            continue
+        result.append(code)
+    return tuple(result)
+
+
+def _bound(ctx: FieldContext, key: str, value: Any, node: Node | None) -> dt.date | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        _wrong_type(ctx, "une date ou une année", value, node)
+        return None
+    if isinstance(value, int):
+        if 1900 <= value <= 2100:
+            return value
+        ctx.error(f"« periode.{key} » : année invalide « {value} »", node)
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
+        return int(value)
+    return date(ctx, value, node)
+
+
+def periode(ctx: FieldContext, value: Any) -> Periode | None:
+    if not isinstance(value, dict):
+        _wrong_type(ctx, "un dictionnaire (debut, fin)", value)
+        return None
+    for key in value:
+        if key not in ("debut", "fin"):
+            ctx.warning(
+                f"clé inconnue « {key} » dans « periode » (debut ou fin)", ctx.sub_node(str(key))
+            )
+    debut = _bound(ctx, "debut", value.get("debut"), ctx.sub_node("debut"))
+    fin = _bound(ctx, "fin", value.get("fin"), ctx.sub_node("fin"))
+
+    def year(bound):
+        return bound if isinstance(bound, int) else bound.year
+
+    if debut is not None and fin is not None:
+        if (isinstance(debut, int) or isinstance(fin, int)) and year(fin) < year(debut):
+            ctx.error("« periode » : la fin précède le début", ctx.sub_node("fin"))
+        elif isinstance(debut, dt.date) and isinstance(fin, dt.date) and fin < debut:
+            ctx.error("« periode » : la fin précède le début", ctx.sub_node("fin"))
+    return Periode(debut, fin)
+
+
+def alias(ctx: FieldContext, value: Any) -> tuple[str, ...]:
+    items = _as_list(ctx, value)
+    result = []
+    for index, item in enumerate(items or ()):
+        node = ctx.item_node(index)
+        if not isinstance(item, str) or not ALIAS_PATTERN.match(item.strip()):
+            ctx.error(
+                f"alias invalide « {item} » : un ancien identifiant (ancien-slug ou centre/ancien-slug)",
+                node,
+            )
+            continue
+        result.append(item.strip())
+    return tuple(result)
+
+
+def url(ctx: FieldContext, value: Any) -> str | None:
+    checked = text(500)(ctx, value)
+    if checked and not re.match(r"^https?://[^\s/]+", checked):
+        ctx.error(f"« {ctx.name} » : adresse web invalide « {checked} » (https://...)")
+        return None
+    return checked
+
+
+# --- the tables ------------------------------------------------------------------------------
+
+RESOURCE_FIELDS: tuple[Field, ...] = (
+    Field(
+        "titre",
+        text(200, single_line=True),
+        "Titre de la ressource (200 caractères au plus).",
+        True,
+    ),
+    Field("type", term("types"), "Type de ressource (vocabulaire « types »).", True),
+    Field("date", date, "Date de publication, AAAA-MM-JJ.", True),
+    Field(
+        "piliers",
+        term_list("piliers", minimum=1),
+        "Pilier(s) du contrat de ville (au moins un).",
+        True,
+    ),
+    Field("resume", text(1000), "Résumé en texte simple (1000 caractères au plus).", True),
+    Field("thematiques", term_list("thematiques"), "Thématiques (vocabulaire « thematiques »)."),
+    Field(
+        "dispositifs",
+        term_list("dispositifs"),
+        "Dispositifs de la politique de la ville concernés.",
+    ),
+    Field("publics", term_list("publics"), "Publics visés."),
+    Field(
+        "territoire",
+        territoire,
+        "Territoire : region, departement, communes, qpv (codes INSEE et QPV).",
+    ),
+    Field("porteur", text(300), "Structure qui porte l'action."),
+    Field("partenaires", text_list(), "Partenaires de l'action."),
+    Field("auteurs", text_list(), "Auteurs de la fiche."),
+    Field("mots_cles", text_list(100), "Mots-clés libres."),
+    Field("periode", periode, "Période de l'action : debut et fin (date ou année)."),
+    Field("mise_a_jour", date, "Date de la dernière mise à jour, AAAA-MM-JJ."),
+    Field("statut", term("statuts"), "« publie » (par défaut) ou « brouillon » (jamais publié)."),
+    Field(
+        "alias", alias, "Anciens identifiants de la ressource (redirigés vers l'adresse actuelle)."
+    ),
+    Field("licence", text(200), "Licence de réutilisation, ex. « CC BY-SA 4.0 »."),
+)
+
+CENTRE_FIELDS: tuple[Field, ...] = (
+    Field("nom", text(200, single_line=True), "Nom du centre de ressources.", True),
+    Field("region", term("regions"), "Code INSEE de la région du centre."),
+    Field("site", url, "Adresse du site web du centre."),
+    Field("contact", text(300), "Adresse de contact."),
+)
+
+
+def check_identifier(value: str) -> bool:
+    return bool(ID_PATTERN.match(value))

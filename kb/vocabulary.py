@@ -1,0 +1,116 @@
+"""The controlled vocabularies (YAML files in kb/vocabularies/): the one place that knows them."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+VOCABULARY_NAMES = (
+    "piliers",
+    "types",
+    "thematiques",
+    "dispositifs",
+    "publics",
+    "regions",
+    "departements",
+    "statuts",
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: `Cohésion Sociale` -> `cohesion sociale`."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One vocabulary entry. `extra` holds the other fields of the entry (sigle, definition...)."""
+
+    id: str
+    libelle: str
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.extra.get(key, default)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    name: str
+    terms: dict[str, Term]
+
+    def __contains__(self, term_id: object) -> bool:
+        return term_id in self.terms
+
+    def __iter__(self) -> Iterator[Term]:
+        return iter(self.terms.values())
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def label(self, term_id: str) -> str:
+        term = self.terms.get(term_id)
+        return term.libelle if term else term_id
+
+    def suggest(self, value: str) -> str | None:
+        """Closest id for a mistyped value, also matching labels (`Cohésion sociale`)."""
+        folded = fold(value).strip()
+        for term in self:
+            if folded in (fold(term.libelle), fold(term.id), fold(str(term.get("sigle") or ""))):
+                return term.id
+        by_folded_id = {fold(t.id): t.id for t in self}
+        close = difflib.get_close_matches(folded, list(by_folded_id), n=1, cutoff=0.75)
+        if close:
+            return by_folded_id[close[0]]
+        by_label = {fold(t.libelle): t.id for t in self}
+        close = difflib.get_close_matches(folded, list(by_label), n=1, cutoff=0.75)
+        return by_label[close[0]] if close else None
+
+
+@dataclass(frozen=True)
+class Vocabularies:
+    piliers: Vocabulary
+    types: Vocabulary
+    thematiques: Vocabulary
+    dispositifs: Vocabulary
+    publics: Vocabulary
+    regions: Vocabulary
+    departements: Vocabulary
+    statuts: Vocabulary
+    thesaurus: tuple[tuple[str, ...], ...]
+
+    def __getitem__(self, name: str) -> Vocabulary:
+        if name not in VOCABULARY_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+
+def _read_yaml(name: str) -> Any:
+    path = resources.files("kb") / "vocabularies" / f"{name}.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _load_vocabulary(name: str) -> Vocabulary:
+    key = "code" if name in ("regions", "departements") else "id"
+    terms: dict[str, Term] = {}
+    for entry in _read_yaml(name):
+        term_id = str(entry[key])
+        extra = {k: v for k, v in entry.items() if k not in (key, "libelle")}
+        terms[term_id] = Term(term_id, entry["libelle"], extra)
+    return Vocabulary(name, terms)
+
+
+@functools.cache
+def load_vocabularies() -> Vocabularies:
+    """Vocabularies shipped with the package, loaded once per process."""
+    loaded = {name: _load_vocabulary(name) for name in VOCABULARY_NAMES}
+    groups = tuple(tuple(str(expr) for expr in group) for group in _read_yaml("thesaurus") or ())
+    return Vocabularies(**loaded, thesaurus=groups)
