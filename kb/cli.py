@@ -114,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrompu", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kb search ... | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -227,14 +227,14 @@ class Loader:
         for entry in entries:
             parts = entry.path.split("/")
             if entry.is_symlink:
-                self._symlink_problem(entry, result.problems)
+                self.symlink_problem(entry, result.problems)
                 continue
             if len(parts) == 1 or is_hidden(parts[0]):
                 continue  # files at the root (README...) and shared `_` folders
             centre_dirs.add(parts[0])
             name = parts[-1]
             if len(parts) == 2 and name == CENTRE_CARD:
-                self._load_centre(entry, result)
+                self.load_centre(entry, result)
             elif any(is_hidden(p) for p in parts[1:]):
                 continue
             elif name.endswith(".md"):
@@ -250,21 +250,24 @@ class Loader:
                         + ")",
                     )
                 )
-        for centre_id in sorted(centre_dirs):
-            if not schema.check_identifier(centre_id):
-                result.problems.append(
-                    Problem(
-                        f"{centre_id}/",
-                        None,
-                        Severity.ERROR,
-                        f"nom de dossier de centre invalide « {centre_id} » : minuscules, chiffres "
-                        "et tirets seulement",
-                        slugify(centre_id) or None,
-                    )
+        bad_centres = {c for c in centre_dirs if not schema.check_identifier(c)}
+        for centre_id in sorted(bad_centres):
+            result.centres.pop(centre_id, None)  # its ids could not be published
+            result.problems.append(
+                Problem(
+                    f"{centre_id}/",
+                    None,
+                    Severity.ERROR,
+                    f"nom de dossier de centre invalide « {centre_id} » : minuscules, chiffres "
+                    "et tirets seulement",
+                    slugify(centre_id) or None,
                 )
+            )
         for entry in resource_entries:
             resource = self.parse_resource(entry, result.problems, files)
-            if resource is not None:
+            if resource is not None and resource.centre in bad_centres:
+                result.invalid_paths.add(entry.path)  # already reported on the folder
+            elif resource is not None:
                 result.resources.setdefault(resource.id, resource)
                 self._pending.append(resource)
         self.check_tree(result)
@@ -273,7 +276,7 @@ class Loader:
 
     # ...per file
 
-    def _symlink_problem(self, entry: SourceEntry, problems: list[Problem]) -> None:
+    def symlink_problem(self, entry: SourceEntry, problems: list[Problem]) -> None:
         if entry.symlink_inside:
             problems.append(
                 Problem(
@@ -293,7 +296,7 @@ class Loader:
                 )
             )
 
-    def _load_centre(self, entry: SourceEntry, result: LoadResult) -> None:
+    def load_centre(self, entry: SourceEntry, result: LoadResult) -> None:
         centre_id = entry.path.split("/")[0]
         problems: list[Problem] = []
         try:
@@ -461,25 +464,19 @@ def check_ids(resources: Iterable[Resource], result: LoadResult) -> None:
     for resource in (r for group in by_id.values() if len(group) == 1 for r in group):
         for alias_id in resource.alias_ids:
             if alias_id in by_id:
-                result.problems.append(
-                    Problem(
-                        resource.path,
-                        None,
-                        Severity.ERROR,
-                        f"l'alias « {alias_id} » est l'identifiant d'une ressource existante",
-                    )
-                )
+                message = f"l'alias « {alias_id} » est l'identifiant d'une ressource existante"
             elif alias_id in alias_owner and alias_owner[alias_id] is not resource:
-                result.problems.append(
-                    Problem(
-                        resource.path,
-                        None,
-                        Severity.ERROR,
-                        f"l'alias « {alias_id} » est déjà utilisé par {alias_owner[alias_id].path}",
-                    )
+                message = (
+                    f"l'alias « {alias_id} » est déjà utilisé par {alias_owner[alias_id].path}"
                 )
             else:
                 alias_owner[alias_id] = resource
+                continue
+            # Like any file with an error, the resource is not loaded: its redirect would be
+            # ambiguous.
+            result.problems.append(Problem(resource.path, None, Severity.ERROR, message))
+            result.invalid_paths.add(resource.path)
+            result.resources.pop(resource.id, None)
 
 
 def resolve_relative(folder: str, url: str) -> str | None:
@@ -499,8 +496,39 @@ def read_centre(root: Path | str, centre_id: str) -> Centre | None:
         return None
     result = LoadResult()
     size = (source.root / path).stat().st_size
-    Loader(source)._load_centre(SourceEntry(path, size), result)
+    Loader(source).load_centre(SourceEntry(path, size), result)
     return result.centres.get(centre_id)
+
+
+def load_resource(root: Path | str, path: str) -> tuple[Resource | None, list[Problem]]:
+    """Read and check one resource file (path relative to the content root)."""
+    source = FileSystemSource(root)
+    problems: list[Problem] = []
+    full = source.root / path
+    if not is_resource_file(path) or not source.exists(path):
+        return None, [Problem(path, None, Severity.ERROR, "ressource introuvable")]
+    entry = SourceEntry(path, full.stat().st_size)
+    files = {
+        e.path: e
+        for e in (
+            SourceEntry(p.relative_to(source.root).as_posix(), p.stat().st_size)
+            for p in full.parent.iterdir()
+            if p.is_file() and not p.is_symlink()
+        )
+    }
+    resource = Loader(source).parse_resource(entry, problems, files)
+    return resource, problems
+
+
+def is_resource_file(path: str) -> bool:
+    """Whether a content-relative path names a resource file (not a card, not hidden)."""
+    parts = path.split("/")
+    return (
+        len(parts) >= 2
+        and parts[-1].endswith(".md")
+        and parts[-1] != CENTRE_CARD
+        and not any(is_hidden(p) for p in parts)
+    )
 
 
 def load_tree(root: Path | str, vocabularies: Vocabularies | None = None) -> LoadResult:

@@ -98,7 +98,9 @@ def body_links(markdown_text: str) -> list[BodyLink]:
             continue
         line = block.map[0] if block.map else 0
         for child in block.children:
-            if child.type == "link_open":
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1  # a paragraph spans several lines: point at the link's own line
+            elif child.type == "link_open":
                 links.append(BodyLink(str(child.attrGet("href") or ""), line, False))
             elif child.type == "image":
                 links.append(BodyLink(str(child.attrGet("src") or ""), line, True))
@@ -140,6 +142,13 @@ def _rewrite(tokens: list[Token], resolve: LinkResolver | None) -> list[tuple[st
     return headings
 
 
+def _is_external(url: str) -> bool:
+    """http(s) links, including protocol-relative ones (`//host`, which browsers also read
+    from `\\\\host`)."""
+    parts = urlsplit(url.replace("\\", "/"))
+    return parts.scheme in ("http", "https") or (not parts.scheme and bool(parts.netloc))
+
+
 def _rewrite_inline(children: list[Token], resolve: LinkResolver | None) -> list[Token]:
     result: list[Token] = []
     for child in children:
@@ -147,7 +156,7 @@ def _rewrite_inline(children: list[Token], resolve: LinkResolver | None) -> list
             href = str(child.attrGet("href") or "")
             if is_relative_url(href) and resolve:
                 child.attrSet("href", resolve(href) or href)
-            elif urlsplit(href).scheme in ("http", "https"):
+            elif _is_external(href):
                 child.attrSet("rel", "noopener nofollow")
             result.append(child)
         elif child.type == "image":

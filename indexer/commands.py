@@ -1,0 +1,161 @@
+"""`kb index` and `kb search`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from kb.config import Settings
+
+from .build import Indexer, UpdateReport
+from .documents import FILTER_KEYS
+from .search import SORTS, SearchIndex, SearchRequest, normalise_filters
+from .store import IndexLocked
+
+
+def register(subparsers, parent: argparse.ArgumentParser) -> None:
+    index = subparsers.add_parser(
+        "index",
+        parents=[parent],
+        help="construire ou mettre à jour l'index de recherche",
+        description="Met à jour l'index (seuls les fichiers modifiés sont relus). Les fichiers "
+        "en erreur sont signalés et ignorés (code de sortie 1).",
+    )
+    index.add_argument(
+        "--rebuild", action="store_true", help="reconstruire entièrement l'index (bascule atomique)"
+    )
+    index.add_argument(
+        "fichiers",
+        nargs="*",
+        metavar="FICHIER",
+        help="ne relire que ces fichiers (chemins relatifs au contenu)",
+    )
+    index.set_defaults(handler=run_index)
+
+    search = subparsers.add_parser(
+        "search",
+        parents=[parent],
+        help="rechercher dans l'index",
+        description="Recherche plein texte. Filtres : " + ", ".join(FILTER_KEYS) + ".",
+    )
+    search.add_argument("query", nargs="?", default="", metavar="REQUÊTE")
+    search.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="CLÉ=VALEUR",
+        help="filtre (répétable), ex. --filter piliers=cadre-de-vie --filter annee=2018-2022",
+    )
+    search.add_argument("--sort", choices=SORTS, default="pertinence")
+    search.add_argument("--limit", type=int, default=10, help="résultats par page (1 à 100)")
+    search.add_argument("--page", type=int, default=1)
+    search.add_argument("--json", action="store_true", help="sortie JSON")
+    search.set_defaults(handler=run_search)
+
+
+class _Progress:
+    """A progress bar on long runs, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 200 or (done % 50 and done != total):
+            return
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def update_index(settings: Settings, rebuild: bool = False, paths=None) -> UpdateReport:
+    indexer = Indexer(settings.content, settings.index)
+    if rebuild:
+        return indexer.rebuild(_Progress())
+    return indexer.update(paths, _Progress())
+
+
+def run_index(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.content.is_dir():
+        print(f"erreur : dossier de contenu introuvable : {settings.content}", file=sys.stderr)
+        return 2
+    try:
+        report = update_index(settings, args.rebuild, args.fichiers or None)
+    except IndexLocked as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 1
+    for problem in report.problems:
+        print(problem.format(), file=sys.stderr)
+    print(("Index reconstruit : " if report.rebuilt else "Index mis à jour : ") + report.summary())
+    return 0 if report.ok else 1
+
+
+def parse_filters(pairs: list[str]) -> dict[str, tuple[str, ...]] | str:
+    raw: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in FILTER_KEYS:
+            return f"filtre invalide « {pair} » : CLÉ=VALEUR avec CLÉ parmi " + ", ".join(
+                FILTER_KEYS
+            )
+        raw.setdefault(key, []).append(value)
+    return normalise_filters(raw)
+
+
+def run_search(args: argparse.Namespace, settings: Settings) -> int:
+    filters = parse_filters(args.filter)
+    if isinstance(filters, str):
+        print(f"erreur : {filters}", file=sys.stderr)
+        return 2
+    if not 1 <= args.limit <= 100 or args.page < 1:
+        print("erreur : --limit doit être entre 1 et 100 et --page au moins 1", file=sys.stderr)
+        return 2
+    index = SearchIndex(settings.index)
+    if not index.folder.exists():
+        if not settings.content.is_dir():
+            print(
+                f"erreur : pas d'index et dossier de contenu introuvable : {settings.content}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            report = update_index(settings)
+        except IndexLocked as exc:
+            print(f"erreur : {exc}", file=sys.stderr)
+            return 1
+        print(f"Index construit : {report.summary()}", file=sys.stderr)
+    request = SearchRequest(
+        q=args.query, filters=filters, sort=args.sort, page=args.page, per_page=args.limit
+    )
+    result = index.search(request)
+    if args.json:
+        json.dump(result.as_json(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    print_listing(result, index)
+    return 0
+
+
+def print_listing(result, index: SearchIndex) -> None:
+    import html
+    import re
+
+    if result.corrected:
+        print(
+            f"Aucun résultat pour « {result.request.q} » ; résultats pour « {result.suggestion} » :"
+        )
+    elif result.suggestion:
+        print(f"Vouliez-vous dire « {result.suggestion} » ?")
+    print(f"{result.total} résultat(s)")
+    first = (result.request.page - 1) * result.request.per_page
+    for number, hit in enumerate(result.hits, first + 1):
+        extract = html.unescape(re.sub(r"</?mark>", "*", hit.extrait))
+        centre = index.label("centre", hit.centre)
+        print(
+            f"\n{number}. {hit.titre}\n   {hit.date} · {index.label('type', hit.type)} · {centre}"
+            f"\n   {hit.url}\n   {extract}"
+        )

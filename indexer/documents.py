@@ -1,0 +1,138 @@
+"""The index schema and the mapping from a kb Resource to an index document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from kb.model import Centre, Resource
+from kb.render import plain_text
+from kb.vocabulary import Vocabularies
+
+from .analysis import french_analyzer, spelling_analyzer, spelling_form_analyzer
+
+# The filter keys, everywhere: `kb search --filter`, the web app's parameters, the API.
+FILTER_KEYS = (
+    "piliers",
+    "thematiques",
+    "dispositifs",
+    "publics",
+    "type",
+    "centre",
+    "region",
+    "departement",
+    "annee",
+)
+
+# Searchable text fields and their weights: title > summary/keywords > body.
+TEXT_FIELDS = {"titre": 4.0, "resume": 2.0, "mots": 2.0, "corps": 1.0}
+
+
+def build_schema() -> Schema:
+    french = french_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        path=ID(stored=True),
+        alias=KEYWORD(commas=True),
+        titre=TEXT(analyzer=french, field_boost=TEXT_FIELDS["titre"], stored=True),
+        resume=TEXT(analyzer=french, field_boost=TEXT_FIELDS["resume"], stored=True),
+        mots=TEXT(analyzer=french, field_boost=TEXT_FIELDS["mots"]),
+        corps=TEXT(analyzer=french, field_boost=TEXT_FIELDS["corps"], stored=True),
+        orth=TEXT(analyzer=spelling_analyzer(), phrase=False),
+        graphie=TEXT(analyzer=spelling_form_analyzer(), phrase=False),
+        jour=NUMERIC(int, bits=32, sortable=True),
+        meta=STORED(),
+        **{key: KEYWORD(commas=True) for key in FILTER_KEYS},
+    )
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    vocabularies: Vocabularies
+    centres: dict[str, Centre]
+
+
+def resource_region(resource: Resource, context: DocumentContext) -> str | None:
+    """The territory's region, else the department's region, else the centre's region."""
+    territoire = resource.territoire
+    if territoire.region:
+        return territoire.region
+    if territoire.departement:
+        return context.vocabularies.departements.terms[territoire.departement].get("region")
+    centre = context.centres.get(resource.centre)
+    return centre.region if centre else None
+
+
+def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list[str]]:
+    region = resource_region(resource, context)
+    return {
+        "piliers": list(resource.piliers),
+        "thematiques": list(resource.thematiques),
+        "dispositifs": list(resource.dispositifs),
+        "publics": list(resource.publics),
+        "type": [resource.type],
+        "centre": [resource.centre],
+        "region": [region] if region else [],
+        "departement": [resource.territoire.departement] if resource.territoire.departement else [],
+        "annee": [str(resource.date.year)],
+    }
+
+
+def keyword_text(resource: Resource, context: DocumentContext) -> str:
+    """Keywords and the labels of the resource's vocabulary terms, searchable as words."""
+    vocab = context.vocabularies
+    parts = list(resource.mots_cles)
+    parts += [vocab.thematiques.label(t) for t in resource.thematiques]
+    parts += [vocab.publics.label(p) for p in resource.publics]
+    for dispositif_id in resource.dispositifs:
+        term = vocab.dispositifs.terms[dispositif_id]
+        parts += [term.libelle, str(term.get("sigle") or "")]
+    return " ; ".join(p for p in parts if p)
+
+
+def metadata(resource: Resource, context: DocumentContext) -> str:
+    """What a result listing needs, stored with the document (JSON)."""
+    return json.dumps(
+        {
+            "id": resource.id,
+            "titre": resource.titre,
+            "url": resource.url,
+            "type": resource.type,
+            "centre": resource.centre,
+            "date": resource.date.isoformat(),
+            "mise_a_jour": resource.mise_a_jour.isoformat() if resource.mise_a_jour else None,
+            "piliers": list(resource.piliers),
+            "thematiques": list(resource.thematiques),
+            "dispositifs": list(resource.dispositifs),
+            "publics": list(resource.publics),
+            "region": resource_region(resource, context),
+            "departement": resource.territoire.departement,
+            "resume": resource.resume,
+            "path": resource.path,
+        },
+        ensure_ascii=False,
+    )
+
+
+def to_document(resource: Resource, context: DocumentContext) -> dict:
+    body = plain_text(resource.body)
+    keywords = keyword_text(resource, context)
+    spelling = "\n".join((resource.titre, resource.resume, keywords, body))
+    document = {
+        "id": resource.id,
+        "path": resource.path,
+        "alias": ",".join(resource.alias_ids),
+        "titre": resource.titre,
+        "resume": resource.resume,
+        "mots": keywords,
+        "corps": body,
+        "orth": spelling,
+        "graphie": spelling,
+        "jour": resource.date.toordinal(),
+        "meta": metadata(resource, context),
+    }
+    for key, values in facet_values(resource, context).items():
+        document[key] = ",".join(values)
+    return document

@@ -1,0 +1,377 @@
+"""Searching: one `SearchIndex` per process, reopened when a new index version appears.
+
+The result of a search is one object (`SearchResult`), rendered by `kb search`, the web
+pages, the feeds and the API alike.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.scoring import BM25F
+
+from kb.vocabulary import load_vocabularies
+
+from . import highlight, query, spelling
+from .build import CENTRES_FILE
+from .documents import FILTER_KEYS
+from .facets import FacetBitmaps, bitmap, docnums
+from .store import IndexFolder, Registry
+
+SORTS = ("pertinence", "date")
+MAX_PER_PAGE = 100
+MAX_RESULTS_WINDOW = 1000  # deepest result reachable by paging, as in most engines
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: str = "pertinence"
+    page: int = 1
+    per_page: int = 10
+    with_facets: bool = True
+    with_suggestion: bool = True
+
+
+@dataclass
+class Hit:
+    id: str
+    titre: str
+    url: str
+    type: str
+    centre: str
+    date: str
+    piliers: list[str]
+    resume: str
+    extrait: str
+    score: float | None
+    meta: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "titre": self.titre,
+            "url": self.url,
+            "type": self.type,
+            "centre": self.centre,
+            "date": self.date,
+            "piliers": self.piliers,
+            "resume": self.resume,
+            "extrait": self.extrait,
+            "score": self.score,
+        }
+
+
+@dataclass
+class FacetValue:
+    valeur: str
+    libelle: str
+    nombre: int
+    selected: bool = False
+
+
+@dataclass
+class SearchResult:
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    suggestion: str | None = None
+    corrected: bool = False
+    searched_text: str = ""  # the query actually run (the correction when `corrected`)
+
+    @property
+    def pages(self) -> int:
+        reachable = min(self.total, MAX_RESULTS_WINDOW)
+        return max(1, -(-reachable // self.request.per_page))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "corrigee": self.corrected,
+            "resultats": [h.as_json() for h in self.hits],
+            "facettes": {
+                key: [
+                    {"valeur": v.valeur, "libelle": v.libelle, "nombre": v.nombre} for v in values
+                ]
+                for key, values in self.facets.items()
+            },
+            "suggestion": self.suggestion,
+        }
+
+
+class _Snapshot:
+    """One opened index version: searcher, facet bitmaps, dates, centres."""
+
+    def __init__(self, generation: Path) -> None:
+        self.generation = generation
+        self.index = whoosh_index.open_dir(generation)
+        self.searcher = self.index.searcher(weighting=BM25F())
+        self._prepare()
+
+    def _prepare(self) -> None:
+        reader = self.searcher.reader()
+        self.facets = FacetBitmaps.from_reader(reader)
+        self.days = list(reader.column_reader("jour")) if reader.has_column("jour") else []
+        self.centres = self._centres()
+        self.info = IndexFolder.read_info(self.generation)
+
+    def _centres(self) -> dict[str, dict]:
+        try:
+            return json.loads((self.generation / CENTRES_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def refreshed(self) -> _Snapshot:
+        if self.searcher.up_to_date():
+            return self
+        new = _Snapshot.__new__(_Snapshot)
+        new.generation = self.generation
+        new.index = self.index
+        new.searcher = self.searcher.refresh()
+        new._prepare()
+        return new
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+def normalise_filters(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Keep known keys; split comma lists; drop blanks."""
+    filters: dict[str, tuple[str, ...]] = {}
+    for key in FILTER_KEYS:
+        values = raw.get(key) or ()
+        if isinstance(values, str):
+            values = [values]
+        cleaned = []
+        for value in values:
+            for part in str(value).split(","):
+                part = part.strip()
+                if part and part not in cleaned:
+                    cleaned.append(part[:100])
+        if cleaned:
+            filters[key] = tuple(cleaned)
+    return filters
+
+
+def expand_years(values: tuple[str, ...], known: list[str]) -> list[str]:
+    """`2020` or a range `2018-2022` (either bound may be left out: `-2019`, `2021-`)."""
+    years: list[str] = []
+    for value in values:
+        if "-" in value:
+            low, _, high = value.partition("-")
+            low_n = int(low) if low.strip().isdigit() else 0
+            high_n = int(high) if high.strip().isdigit() else 9999
+            years += [y for y in known if y.isdigit() and low_n <= int(y) <= high_n]
+        else:
+            years.append(value.strip())
+    return years
+
+
+class SearchIndex:
+    """Thread-safe entry point for searching an index folder."""
+
+    def __init__(self, index_dir: Path | str) -> None:
+        self.folder = IndexFolder(index_dir)
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self._stamp: tuple[int, int] | None = None
+        self.vocabularies = load_vocabularies()
+
+    # --- lifecycle
+
+    def snapshot(self) -> _Snapshot:
+        """The current index version, reopened if `kb index` produced a new one."""
+        with self._lock:
+            stamp = self.folder.pointer_stamp()
+            if self._snapshot is None or stamp != self._stamp:
+                old = self._snapshot
+                self._snapshot = _Snapshot(self.folder.current())
+                self._stamp = stamp
+                if old is not None:
+                    old.close()
+            else:
+                self._snapshot = self._snapshot.refreshed()
+            return self._snapshot
+
+    def close(self) -> None:
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.close()
+                self._snapshot = None
+
+    # --- labels
+
+    def label(self, key: str, value: str, snapshot: _Snapshot | None = None) -> str:
+        vocab = self.vocabularies
+        if key in ("piliers", "thematiques", "dispositifs", "publics", "type"):
+            return vocab["types" if key == "type" else key].label(value)
+        if key == "region":
+            return vocab.regions.label(value)
+        if key == "departement":
+            return vocab.departements.label(value)
+        if key == "centre":
+            centres = (snapshot or self.snapshot()).centres
+            return centres.get(value, {}).get("nom", value)
+        return value
+
+    # --- search
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        snap = self.snapshot()
+        user_query = query.parse(request.q)
+        result = self._run(snap, request, user_query)
+        if request.with_suggestion and user_query.text:
+            suggestion = spelling.suggest(snap.searcher.reader(), user_query.text)
+            if suggestion and suggestion != user_query.text:
+                result.suggestion = suggestion
+                if result.total == 0:
+                    corrected = self._run(snap, request, query.parse(suggestion))
+                    if corrected.total:
+                        corrected.suggestion = suggestion
+                        corrected.corrected = True
+                        return corrected
+        return result
+
+    def _run(self, snap: _Snapshot, request: SearchRequest, user_query) -> SearchResult:
+        facets = snap.facets
+        filters = dict(request.filters)
+        if "annee" in filters:
+            filters["annee"] = tuple(expand_years(filters["annee"], list(facets.values["annee"])))
+        engine_query = query.to_engine_query(user_query)
+        if engine_query is None:
+            matched = facets.live
+        else:
+            matched = bitmap(engine_query.docs(snap.searcher), facets.size) & facets.live
+        selected = matched & facets.filter_bits(filters)
+        total = selected.bit_count()
+        per_page = max(1, min(request.per_page, MAX_PER_PAGE))
+        first = (max(1, request.page) - 1) * per_page
+        hits: list[Hit] = []
+        if first < min(total, MAX_RESULTS_WINDOW):
+            if engine_query is None or request.sort == "date":
+                ranked = sorted(docnums(selected), key=lambda d: -snap.days[d])
+                page = [(d, None) for d in ranked[first : first + per_page]]
+            else:
+                results = snap.searcher.search(
+                    engine_query,
+                    limit=first + per_page,
+                    filter=set(docnums(selected)) if selected != matched else None,
+                )
+                page = [(hit.docnum, round(hit.score, 4)) for hit in results[first:]]
+            terms = user_query.highlight_terms()
+            hits = [self._hit(snap, docnum, score, terms) for docnum, score in page]
+        facet_values = {}
+        if request.with_facets:
+            counts = facets.counts(matched, filters)
+            facet_values = {
+                key: self._facet_values(snap, key, counts[key], request.filters.get(key, ()))
+                for key in FILTER_KEYS
+            }
+        return SearchResult(request, total, hits, facet_values, searched_text=user_query.text)
+
+    def _facet_values(self, snap, key, counts, selected) -> list[FacetValue]:
+        values = [
+            FacetValue(value, self.label(key, value, snap), count, value in selected)
+            for value, count in counts.items()
+        ]
+        for value in selected:  # a selected value stays visible (to be removed) even at 0
+            if value not in counts:
+                values.append(FacetValue(value, self.label(key, value, snap), 0, True))
+        if key == "annee":
+            values.sort(key=lambda v: v.valeur, reverse=True)
+        else:
+            values.sort(key=lambda v: (-v.nombre, v.libelle))
+        return values
+
+    def _hit(self, snap: _Snapshot, docnum: int, score, terms: set[str]) -> Hit:
+        stored = snap.searcher.stored_fields(docnum)
+        meta = json.loads(stored["meta"])
+        extract = (
+            highlight.excerpt(stored.get("corps", ""), terms)
+            or highlight.excerpt(meta["resume"], terms)
+            or highlight.plain_extract(meta["resume"])
+        )
+        return Hit(
+            id=meta["id"],
+            titre=meta["titre"],
+            url=meta["url"],
+            type=meta["type"],
+            centre=meta["centre"],
+            date=meta["date"],
+            piliers=meta["piliers"],
+            resume=meta["resume"],
+            extrait=extract,
+            score=score,
+            meta=meta,
+        )
+
+    # --- other reads
+
+    def get(self, resource_id: str) -> dict | None:
+        """Stored metadata of a published resource (None when not in the index)."""
+        snap = self.snapshot()
+        stored = snap.searcher.document(id=resource_id)
+        return json.loads(stored["meta"]) if stored else None
+
+    def resolve_alias(self, old_id: str) -> str | None:
+        snap = self.snapshot()
+        stored = snap.searcher.document(alias=old_id)
+        return stored["id"] if stored else None
+
+    def more_like_this(self, resource_id: str, limit: int = 3) -> list[Hit]:
+        snap = self.snapshot()
+        docnum = snap.searcher.document_number(id=resource_id)
+        if docnum is None:
+            return []
+        stored = snap.searcher.stored_fields(docnum)
+        meta = json.loads(stored["meta"])
+        text = " ".join((stored.get("titre", ""),) * 3 + (meta["resume"], stored.get("corps", "")))
+        key_terms = snap.searcher.key_terms_from_text("corps", text, numterms=20)
+        subqueries: list[wq.Query] = [query._any_field(t, w) for t, w in key_terms]
+        for key in ("thematiques", "dispositifs"):
+            subqueries += [wq.Term(key, v, boost=2.0) for v in meta.get(key) or ()]
+        if not subqueries:
+            return []
+        results = snap.searcher.search(
+            wq.Or(subqueries), limit=limit + 1, mask=wq.Term("id", resource_id)
+        )
+        return [self._hit(snap, hit.docnum, round(hit.score, 4), set()) for hit in results][:limit]
+
+    def latest(self, limit: int = 10, filters: dict | None = None) -> list[Hit]:
+        request = SearchRequest(
+            filters=filters or {},
+            sort="date",
+            per_page=limit,
+            with_facets=False,
+            with_suggestion=False,
+        )
+        return self.search(request).hits
+
+    def stats(self) -> dict[str, Any]:
+        snap = self.snapshot()
+        return {
+            "version": f"{snap.generation.name}.{snap.index.latest_generation()}",
+            "ressources": snap.searcher.doc_count(),
+            "indexe_le": snap.info.get("indexe_le"),
+            "centres": len(snap.centres),
+        }
+
+    def centres(self) -> dict[str, dict]:
+        return dict(self.snapshot().centres)
+
+    def removed(self, resource_id: str) -> dict | None:
+        """What the registry knows of an id that is no longer online (for 410 pages)."""
+        registry = Registry(self.folder.root)
+        try:
+            entry = registry.lookup(resource_id)
+        finally:
+            registry.close()
+        return entry if entry and entry.get("retiree") else None

@@ -1,0 +1,67 @@
+"""« Vouliez-vous dire ? »: corrections drawn from the corpus's own words, shown with accents.
+
+The `orth` field holds folded, unstemmed words (candidates are found by edit distance on
+what users type without accents); the `graphie` field holds `folded|accented` pairs, from
+which the most frequent accented spelling is shown (`renouvelement` -> `renouvellement`,
+`reusite` -> `réussite`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .analysis import STOP_WORDS, fold, words
+
+_ELIDED = re.compile(r"^(?:[ldjnsctm]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+
+
+def _display_form(reader, folded: str) -> str:
+    best, best_freq = folded, 0
+    prefix = f"{folded}|"
+    for raw in reader.expand_prefix("graphie", prefix):
+        form = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        frequency = reader.doc_frequency("graphie", form)
+        if frequency > best_freq:
+            best, best_freq = form[len(prefix) :], frequency
+    return best
+
+
+def _correct_word(reader, folded: str) -> str | None:
+    max_distance = 1 if len(folded) < 6 else 2
+    for distance in range(1, max_distance + 1):
+        candidates = [
+            (reader.doc_frequency("orth", c), c)
+            for c in (
+                raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                for raw in reader.terms_within("orth", folded, distance, prefix=1)
+            )
+            if c != folded
+        ]
+        if candidates:
+            return max(candidates)[1]
+    return None
+
+
+def suggest(reader, text: str) -> str | None:
+    """A corrected query, or None when every word is known (or nothing can be corrected)."""
+    corrected: list[str] = []
+    changed = False
+    for word in words(text):
+        lower = _ELIDED.sub("", word.lower())
+        folded = fold(lower)
+        if (
+            len(folded) < 3
+            or lower in STOP_WORDS
+            or word.isupper()
+            or folded.isdigit()
+            or reader.doc_frequency("orth", folded) > 0
+        ):
+            corrected.append(word)
+            continue
+        replacement = _correct_word(reader, folded)
+        if replacement is None:
+            corrected.append(word)
+            continue
+        corrected.append(_display_form(reader, replacement))
+        changed = True
+    return " ".join(corrected) if changed else None
