@@ -11,11 +11,12 @@ import re
 import unicodedata
 
 import snowballstemmer
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter, Token, Tokenizer
 
 # Words joined by apostrophes stay one token here (`l'insertion`, `aujourd'hui`); the
 # elision filter then removes the elided article or pronoun.
 TOKEN_PATTERN = r"\w+(?:['’]\w+)*"
+_TOKEN = re.compile(TOKEN_PATTERN)
 ELISIONS = ("l", "d", "qu", "j", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu", "quoiqu")
 _ELISION = re.compile(r"^(?:" + "|".join(ELISIONS) + r")['’](?=\w)")
 
@@ -56,6 +57,19 @@ def fold_word(word: str) -> str:
     return fold(word)
 
 
+@functools.cache
+def protected_acronyms() -> frozenset[str]:
+    """Acronyms whose lower-case form is an ordinary word (`PRE` / `pré`), from the
+    vocabularies. Written in capitals, they are indexed as a distinct, upper-case term."""
+    from kb.vocabulary import load_vocabularies
+
+    found = set()
+    for term in load_vocabularies().dispositifs:
+        if term.get("ambigu") and term.get("sigle"):
+            found.add(str(term.get("sigle")))
+    return frozenset(found)
+
+
 class ElisionFilter(Filter):
     """`l'insertion` -> `insertion`, `qu’elle` -> `elle` (straight or typographic apostrophe)."""
 
@@ -74,14 +88,69 @@ class FoldFilter(Filter):
             yield token
 
 
-class FrenchStemFilter(Filter):
+class FrenchTokenizer(Tokenizer):
+    """Tokenise, then lower-case, split elisions, drop stop words, fold and stem.
+
+    The steps run in that order inside `analyse_word` (cached per distinct word); they are
+    fused into the tokenizer because every Whoosh filter layer costs a Python generator
+    step per token, and indexing time is mostly spent here. Positions are renumbered over
+    the words kept, so that phrases match across stop words (`programme de réussite` =
+    `programme réussite`), as Whoosh's StopFilter does.
+    """
+
     is_morph = True
 
-    def __call__(self, tokens):
-        for token in tokens:
-            if not token.stopped:
-                token.text = stem(token.text)
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
+            return
+        position = start_pos
+        for match in _TOKEN.finditer(value):
+            term = analyse_word(match.group(0))
+            if term is None:
+                continue
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = match.group(0)
+            if positions:
+                token.pos = position
+                position += 1
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+
+
+@functools.lru_cache(maxsize=500_000)
+def analyse_word(word: str) -> str | None:
+    """The index term of one token as written, or None for a stop word."""
+    if word in protected_acronyms():
+        return word
+    lower = _ELISION.sub("", word.lower())
+    if lower in STOP_WORDS:
+        return None
+    return stem(fold_word(lower))
 
 
 class SpellingFormFilter(Filter):
@@ -99,7 +168,7 @@ def _base():
 
 def french_analyzer():
     """Full analysis for searchable text fields."""
-    return _base() | StopFilter(stoplist=STOP_WORDS, minsize=1) | FoldFilter() | FrenchStemFilter()
+    return FrenchTokenizer()
 
 
 def spelling_analyzer():
@@ -112,12 +181,9 @@ def spelling_form_analyzer():
     return _base() | StopFilter(stoplist=STOP_WORDS, minsize=3) | SpellingFormFilter()
 
 
-FRENCH = french_analyzer()
-
-
 def terms(text: str) -> list[str]:
-    """The index terms of a text, in order (used for query building and highlighting)."""
-    return [token.text for token in FRENCH(text)]
+    """The index terms of a text, in order: exactly what `french_analyzer` produces."""
+    return [t for w in _TOKEN.findall(text) if (t := analyse_word(w)) is not None]
 
 
 def words(text: str) -> list[str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +23,22 @@ from kb.loader import CENTRE_CARD, Loader, LoadResult, check_ids, is_resource_fi
 from kb.model import Centre, Resource
 from kb.problems import Problem, Severity, sort_key
 from kb.source import FileSystemSource, SourceEntry, is_hidden
+from kb.vocabulary import fingerprint as vocabulary_fingerprint
 from kb.vocabulary import load_vocabularies
 
 from .documents import DocumentContext, build_schema, to_document
 from .store import FileState, IndexFolder, Registry, StateStore, now_iso
 
 CENTRES_FILE = "centres.json"
+# Bump when the schema or the analysis changes: existing indexes are then rebuilt.
+INDEX_FORMAT = 1
+
+
+def index_fingerprint() -> str:
+    """What an index was built with; a different one means a rebuild is needed."""
+    return f"{INDEX_FORMAT}-{vocabulary_fingerprint()}"
+
+
 Progress = Callable[[int, int], None]
 
 
@@ -39,6 +51,7 @@ class UpdateReport:
     problems: list[Problem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files not indexed because of errors
     rebuilt: bool = False
+    reason: str = ""  # why a rebuild happened when an update was asked for
     generation: str = ""
 
     @property
@@ -70,8 +83,37 @@ def _save_centres(generation: Path, centres: dict[str, Centre]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _open_writer(ix):
+# Full rebuilds use every core: files are parsed and documents analysed in parallel
+# processes (Whoosh's multi-process writer, each worker writing its own segment).
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+PARALLEL_FROM = 200  # below this many documents, processes cost more than they save
+
+
+def _open_writer(ix, parallel: bool = False):
+    if parallel and WORKERS > 1:
+        return ix.writer(limitmb=128, procs=WORKERS, multisegment=True, batchsize=50)
     return ix.writer(limitmb=128)
+
+
+_CONTEXT: DocumentContext | None = None
+
+
+def _set_context(context: DocumentContext) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def _document_in_worker(resource: Resource) -> dict:
+    assert _CONTEXT is not None
+    return to_document(resource, _CONTEXT)
+
+
+def _documents(resources: list[Resource], context: DocumentContext) -> list[dict]:
+    if WORKERS <= 1 or len(resources) < PARALLEL_FROM:
+        return [to_document(r, context) for r in resources]
+    pool_context = multiprocessing.get_context("fork")
+    with pool_context.Pool(WORKERS, initializer=_set_context, initargs=(context,)) as pool:
+        return pool.map(_document_in_worker, resources, chunksize=64)
 
 
 class Indexer:
@@ -90,7 +132,7 @@ class Indexer:
     def _rebuild(self, progress: Progress | None) -> UpdateReport:
         loader = Loader(self.source, self.vocabularies)
         entries = list(self.source.entries())
-        result = loader.load()
+        result = loader.load(workers=WORKERS)
         report = UpdateReport(problems=result.problems, rebuilt=True)
         report.skipped = sorted(
             {p.path for p in result.problems if p.is_error and p.path.endswith(".md")}
@@ -99,10 +141,11 @@ class Indexer:
         ix = whoosh_index.create_in(generation, build_schema())
         context = DocumentContext(self.vocabularies, result.centres)
         published = [r for r in result.resources.values() if r.is_published]
-        writer = _open_writer(ix)
+        documents = _documents(published, context)
+        writer = _open_writer(ix, parallel=len(published) >= PARALLEL_FROM)
         try:
-            for number, resource in enumerate(published, 1):
-                writer.add_document(**to_document(resource, context))
+            for number, document in enumerate(documents, 1):
+                writer.add_document(**document)
                 if progress:
                     progress(number, len(published))
             writer.commit()
@@ -140,6 +183,7 @@ class Indexer:
                 "indexe_le": now_iso(),
                 "ressources": len(published),
                 "centres": centres_hash,
+                "empreinte": index_fingerprint(),
             },
         )
         previous = self.folder.current_name()
@@ -163,6 +207,12 @@ class Indexer:
         with self.folder.writer_lock(self.lock_timeout):
             if not self.folder.exists():
                 return self._rebuild(progress)
+            info = self.folder.read_info(self.folder.current())
+            if info.get("empreinte") != index_fingerprint():
+                # Vocabularies, thesaurus or index format changed: every document is affected.
+                report = self._rebuild(progress)
+                report.reason = "vocabulaires, thésaurus ou format de l'index modifiés"
+                return report
             self.folder.remove_stale()
             return self._update(None if paths is None else list(paths), progress)
 

@@ -72,7 +72,7 @@ class _Progress:
 
 
 def update_index(settings: Settings, rebuild: bool = False, paths=None) -> UpdateReport:
-    indexer = Indexer(settings.content, settings.index)
+    indexer = Indexer(settings.content, settings.index, settings["attente_verrou"])
     if rebuild:
         return indexer.rebuild(_Progress())
     return indexer.update(paths, _Progress())
@@ -89,6 +89,8 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for problem in report.problems:
         print(problem.format(), file=sys.stderr)
+    if report.reason:
+        print(f"Reconstruction complète : {report.reason}.")
     print(("Index reconstruit : " if report.rebuilt else "Index mis à jour : ") + report.summary())
     return 0 if report.ok else 1
 

@@ -1,5 +1,13 @@
 """Query-time expansions: the dispositifs' acronyms and names, and the thesaurus.
 
+Both work through concepts recorded at indexing time: a text that mentions a dispositif
+by its acronym or by one of its names carries the dispositif's id in the `glossaire` field;
+a text that contains an expression of a thesaurus group carries the group in `concepts`.
+At query time an acronym, a name or an expression becomes its concept, with its weight.
+(Phrase queries for every equivalent expression made broad queries ten times slower.)
+Editing the vocabularies or the thesaurus changes their fingerprint, and the next
+`kb index` rebuilds the index.
+
 `PRE` also finds "programme de réussite éducative" and the reverse; thesaurus groups
 (décrochage scolaire / rupture scolaire / déscolarisation) expand each other with a lower
 weight than the user's own words. Matching works on analysed terms, so accents, case,
@@ -25,12 +33,14 @@ _ACRONYM = re.compile(r"^[A-Z]{2,8}$")
 
 @dataclass(frozen=True)
 class Expansion:
-    """Extra terms to look for: a phrase of analysed terms (or a single term)."""
+    """Something more to look for: a dispositif (every text that mentions it, in any form,
+    carries it in the index) or a thesaurus group (likewise); `terms` are highlighted."""
 
     terms: tuple[str, ...]
     boost: float
-    dispositif: str | None = None  # also match resources tagged with this dispositif
+    dispositif: str | None = None
     source: str = ""  # the expression that triggered it, for explanations
+    concept: str | None = None  # a thesaurus group, matched through the `concepts` field
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,10 @@ class _Dispositif:
     names: tuple[tuple[str, ...], ...]  # analysed term sequences
     context: frozenset[str]  # analysed terms of its name and definition
     ambiguous: bool
+
+
+def thesaurus_concept(number: int) -> str:
+    return f"t{number}"
 
 
 def _contains(sequence: tuple[str, ...], part: tuple[str, ...]) -> bool:
@@ -73,62 +87,90 @@ class Glossary:
             for group in vocabularies.thesaurus
         ]
 
+        self._expressions: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for number, group in enumerate(self.thesaurus):
+            for expr in group:
+                self._expressions.setdefault(expr[0], []).append((expr, thesaurus_concept(number)))
+        self._by_first_term: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._by_acronym_term: dict[str, str] = {}
+        for dispositif in self.dispositifs:
+            for name in dispositif.names:
+                self._by_first_term.setdefault(name[0], []).append((name, dispositif.id))
+            for acronym in dispositif.acronyms:
+                for term in terms(acronym):
+                    self._by_acronym_term[term] = dispositif.id
+
+    def detect(self, text_terms: list[str]) -> set[str]:
+        """Dispositifs a text mentions, by acronym or by name (its analysed terms)."""
+        found = {self._by_acronym_term[t] for t in set(text_terms) if t in self._by_acronym_term}
+        for index, term in enumerate(text_terms):
+            for name, dispositif_id in self._by_first_term.get(term, ()):
+                if (
+                    dispositif_id not in found
+                    and tuple(text_terms[index : index + len(name)]) == name
+                ):
+                    found.add(dispositif_id)
+        return found
+
+    def _dispositif_expansion(self, dispositif: _Dispositif, source: str) -> Expansion:
+        highlight = {t for name in dispositif.names for t in name}
+        highlight |= {t for acronym in dispositif.acronyms for t in terms(acronym)}
+        return Expansion(tuple(sorted(highlight)), GLOSSARY_BOOST, dispositif.id, source)
+
     def expand(self, query: str) -> list[Expansion]:
+        """Expansions for a query. A dispositif named in the query (by acronym or name)
+        becomes its concept, which every text mentioning it in any form carries in the
+        index; thesaurus expressions become the other expressions of their group."""
         typed = words(query)
         query_terms = tuple(terms(query))
         term_set = set(query_terms)
         expansions: list[Expansion] = []
         for dispositif in self.dispositifs:
             for word in typed:
-                upper = fold(word).upper()
-                if upper not in dispositif.acronyms:
+                if fold(word).upper() not in dispositif.acronyms:
                     continue
-                in_capitals = word.isupper()
-                own_terms = set(terms(word))
-                has_context = bool((term_set - own_terms) & dispositif.context)
-                if dispositif.ambiguous and not in_capitals and not has_context:
+                has_context = bool((term_set - set(terms(word))) & dispositif.context)
+                if dispositif.ambiguous and not word.isupper() and not has_context:
                     continue
-                for name in dispositif.names:
-                    expansions.append(Expansion(name, GLOSSARY_BOOST, dispositif.id, word))
-                for acronym in sorted(dispositif.acronyms - {upper}):
-                    expansions.append(
-                        Expansion(tuple(terms(acronym)), GLOSSARY_BOOST, dispositif.id, word)
-                    )
+                expansions.append(self._dispositif_expansion(dispositif, word))
                 break
             else:
                 for name in dispositif.names:
                     if _contains(query_terms, name):
-                        for acronym in sorted(dispositif.acronyms):
-                            expansions.append(
-                                Expansion(
-                                    tuple(terms(acronym)),
-                                    GLOSSARY_BOOST,
-                                    dispositif.id,
-                                    " ".join(name),
-                                )
-                            )
-                        expansions.extend(
-                            Expansion(other, GLOSSARY_BOOST, dispositif.id, " ".join(name))
-                            for other in dispositif.names
-                            if other != name
-                        )
+                        expansions.append(self._dispositif_expansion(dispositif, " ".join(name)))
                         break
-        for group in self.thesaurus:
+        for number, group in enumerate(self.thesaurus):
             matched = [expr for expr in group if _contains(query_terms, expr)]
-            if not matched:
-                continue
-            for expr in group:
-                if expr not in matched and not any(_contains(expr, m) for m in matched):
-                    expansions.append(Expansion(expr, THESAURUS_BOOST, None, " ".join(matched[0])))
+            if matched:
+                others = {t for expr in group if expr not in matched for t in expr}
+                expansions.append(
+                    Expansion(
+                        tuple(sorted(others)),
+                        THESAURUS_BOOST,
+                        None,
+                        " ".join(matched[0]),
+                        concept=thesaurus_concept(number),
+                    )
+                )
         return _unique(expansions)
+
+    def concepts(self, text_terms: list[str]) -> set[str]:
+        """Thesaurus groups that a text contains an expression of (one pass over the text)."""
+        found: set[str] = set()
+        for index, term in enumerate(text_terms):
+            for expr, concept in self._expressions.get(term, ()):
+                if concept not in found and tuple(text_terms[index : index + len(expr)]) == expr:
+                    found.add(concept)
+        return found
 
 
 def _unique(expansions: list[Expansion]) -> list[Expansion]:
-    seen: set[tuple[str, ...]] = set()
+    seen: set = set()
     result = []
     for expansion in expansions:
-        if expansion.terms not in seen:
-            seen.add(expansion.terms)
+        key = expansion.dispositif or expansion.concept or expansion.terms
+        if key not in seen:
+            seen.add(key)
             result.append(expansion)
     return result
 

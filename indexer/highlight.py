@@ -10,29 +10,19 @@ from __future__ import annotations
 import html
 import re
 
-from .analysis import STOP_WORDS, fold_word, stem
+from .analysis import analyse_word
 
 WORD = re.compile(r"\w+")
 _MAX_MATCHES = 400
-
-
-def _term(word: str, cache: dict[str, str | None]) -> str | None:
-    if word in cache:
-        return cache[word]
-    lower = word.lower()
-    result = None if lower in STOP_WORDS else stem(fold_word(lower))
-    cache[word] = result
-    return result
 
 
 def excerpt(text: str, query_terms: set[str], size: int = 240) -> str | None:
     """HTML-escaped extract of `text` around the query terms, or None if none occurs."""
     if not text or not query_terms:
         return None
-    cache: dict[str, str | None] = {}
     matches: list[tuple[int, int, str]] = []
     for match in WORD.finditer(text):
-        term = _term(match.group(), cache)
+        term = analyse_word(match.group())
         if term in query_terms:
             matches.append((match.start(), match.end(), term))
             if len(matches) >= _MAX_MATCHES:

@@ -16,10 +16,10 @@ from whoosh import query as wq
 from .analysis import terms, words
 from .documents import TEXT_FIELDS
 from .glossary import Expansion, glossary
+from .scoring import Clause
 
 MAX_QUERY_LENGTH = 300
 MAX_TERMS = 32
-COORDINATION = 0.9  # documents that match more of the words rank higher
 
 
 @dataclass(frozen=True)
@@ -71,28 +71,45 @@ def parse(text: str) -> UserQuery:
     return UserQuery(text, tuple(words(rest)), phrases, expansions)
 
 
-def _any_field(term: str, boost: float = 1.0) -> wq.Query:
-    return wq.Or([wq.Term(f, term, boost=w * boost) for f, w in TEXT_FIELDS.items()])
+@dataclass(frozen=True)
+class QueryPlan:
+    """What to compute for a query: scored terms, and phrases that must match."""
+
+    clauses: tuple[Clause, ...]
+    phrases: tuple[tuple[str, ...], ...]
 
 
-def _phrase_any_field(phrase: tuple[str, ...], boost: float = 1.0) -> wq.Query:
-    if len(phrase) == 1:
-        return _any_field(phrase[0], boost)
-    return wq.Or([wq.Phrase(f, list(phrase), boost=w * boost) for f, w in TEXT_FIELDS.items()])
+def plan(user_query: UserQuery) -> QueryPlan | None:
+    """Scored clauses for a user query, or None when there is nothing to search.
 
-
-def to_engine_query(user_query: UserQuery) -> wq.Query | None:
-    """The Whoosh query for a user query, or None when there is nothing to search."""
-    optional: list[wq.Query] = [_any_field(t) for t in user_query.term_list]
+    Each word is looked for in the title (weight 3) and in the rest of the text; a
+    dispositif or a thesaurus group named in the query adds its concept with its weight.
+    Quoted phrases must match; their words are scored like the others.
+    """
+    clauses: list[Clause] = []
+    phrase_terms = [p for p in user_query.phrase_terms if p]
+    words = list(user_query.term_list)
+    for phrase in phrase_terms:
+        words += [t for t in phrase if t not in words]
+    for term in words[:MAX_TERMS]:
+        clauses += [Clause(field, term, weight) for field, weight in TEXT_FIELDS.items()]
     for expansion in user_query.expansions:
-        optional.append(_phrase_any_field(expansion.terms, expansion.boost))
         if expansion.dispositif:
-            optional.append(wq.Term("dispositifs", expansion.dispositif, boost=expansion.boost))
-    required = [_phrase_any_field(p) for p in user_query.phrase_terms if p]
-    if not optional and not required:
+            clauses.append(Clause("glossaire", expansion.dispositif, expansion.boost))
+        elif expansion.concept:
+            clauses.append(Clause("concepts", expansion.concept, expansion.boost))
+    if not clauses:
         return None
-    scored = wq.Or(optional, scale=COORDINATION) if optional else None
-    if required:
-        must = wq.And(required) if len(required) > 1 else required[0]
-        return wq.AndMaybe(must, scored) if scored else must
-    return scored
+    return QueryPlan(tuple(clauses), tuple(phrase_terms))
+
+
+def phrase_query(phrase: tuple[str, ...]) -> wq.Query:
+    """The engine query matching a phrase in the title or the text."""
+    if len(phrase) == 1:
+        return wq.Or([wq.Term(field, phrase[0]) for field in TEXT_FIELDS])
+    return wq.Or([wq.Phrase(field, list(phrase)) for field in TEXT_FIELDS])
+
+
+def term_query(term: str, boost: float = 1.0) -> wq.Query:
+    """The engine query for one analysed term in the title or the text."""
+    return wq.Or([wq.Term(f, term, boost=w * boost) for f, w in TEXT_FIELDS.items()])

@@ -7,11 +7,13 @@ pages, the feeds and the API alike.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.scoring import BM25F
@@ -21,8 +23,11 @@ from kb.vocabulary import load_vocabularies
 from . import highlight, query, spelling
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
-from .facets import FacetBitmaps, bitmap, docnums
+from .facets import FacetBitmaps
+from .scoring import Scorer, from_bitmap, to_bitmap
 from .store import IndexFolder, Registry
+
+log = logging.getLogger(__name__)
 
 SORTS = ("pertinence", "date")
 MAX_PER_PAGE = 100
@@ -119,7 +124,15 @@ class _Snapshot:
     def _prepare(self) -> None:
         reader = self.searcher.reader()
         self.facets = FacetBitmaps.from_reader(reader)
-        self.days = list(reader.column_reader("jour")) if reader.has_column("jour") else []
+        size = self.facets.size
+        self.live_mask = from_bitmap(self.facets.live, size)
+        if reader.has_column("jour") and size:
+            self.days = np.fromiter(reader.column_reader("jour"), np.int64, size)
+        else:
+            self.days = np.zeros(size, np.int64)
+        self.scorer = Scorer(self.searcher, size)
+        for name in query.TEXT_FIELDS:  # read once per version, not on a user's request
+            self.scorer.lengths(name)
         self.centres = self._centres()
         self.info = IndexFolder.read_info(self.generation)
 
@@ -227,45 +240,73 @@ class SearchIndex:
     def search(self, request: SearchRequest) -> SearchResult:
         snap = self.snapshot()
         user_query = query.parse(request.q)
-        result = self._run(snap, request, user_query)
+        result = self._run_safely(snap, request, user_query)
         if request.with_suggestion and user_query.text:
             suggestion = spelling.suggest(snap.searcher.reader(), user_query.text)
             if suggestion and suggestion != user_query.text:
                 result.suggestion = suggestion
                 if result.total == 0:
-                    corrected = self._run(snap, request, query.parse(suggestion))
+                    corrected = self._run_safely(snap, request, query.parse(suggestion))
                     if corrected.total:
                         corrected.suggestion = suggestion
                         corrected.corrected = True
                         return corrected
         return result
 
+    def _run_safely(self, snap: _Snapshot, request: SearchRequest, user_query) -> SearchResult:
+        """Run a query; if the engine fails on it, fall back to its plain words."""
+        try:
+            return self._run(snap, request, user_query)
+        except Exception:  # an engine fault must not become a server error
+            log.exception("échec de la requête %r : repli sur les mots simples", user_query.text)
+        plain = query.UserQuery(user_query.text, user_query.words, ())
+        try:
+            return self._run(snap, request, plain)
+        except Exception:
+            log.exception("échec de la requête simplifiée %r", user_query.text)
+            return SearchResult(request, 0, [], {}, searched_text=user_query.text)
+
     def _run(self, snap: _Snapshot, request: SearchRequest, user_query) -> SearchResult:
         facets = snap.facets
         filters = dict(request.filters)
         if "annee" in filters:
             filters["annee"] = tuple(expand_years(filters["annee"], list(facets.values["annee"])))
-        engine_query = query.to_engine_query(user_query)
-        if engine_query is None:
-            matched = facets.live
+        query_plan = query.plan(user_query)
+        live = snap.live_mask
+        if query_plan is None:
+            scores, mask = None, live
         else:
-            matched = bitmap(engine_query.docs(snap.searcher), facets.size) & facets.live
-        selected = matched & facets.filter_bits(filters)
+            scores = snap.scorer.scores(list(query_plan.clauses))
+            mask = (scores > 0) & live
+            for phrase in query_plan.phrases:
+                mask &= snap.scorer.phrase_mask(phrase, query.phrase_query(phrase))
+        matched = to_bitmap(mask)
+        filter_bits = facets.filter_bits(filters)
+        selected = matched & filter_bits
         total = selected.bit_count()
         per_page = max(1, min(request.per_page, MAX_PER_PAGE))
         first = (max(1, request.page) - 1) * per_page
         hits: list[Hit] = []
         if first < min(total, MAX_RESULTS_WINDOW):
-            if engine_query is None or request.sort == "date":
-                ranked = sorted(docnums(selected), key=lambda d: -snap.days[d])
-                page = [(d, None) for d in ranked[first : first + per_page]]
+            candidates = np.flatnonzero(mask & from_bitmap(filter_bits, facets.size))
+            days = snap.days[candidates]
+            if scores is None or request.sort == "date":
+                order = np.argsort(-days, kind="stable")[: first + per_page]
             else:
-                results = snap.searcher.search(
-                    engine_query,
-                    limit=first + per_page,
-                    filter=set(docnums(selected)) if selected != matched else None,
+                relevance = scores[candidates]
+                wanted = first + per_page
+                if candidates.size > wanted:
+                    top = np.argpartition(-relevance, wanted - 1)[:wanted]
+                else:
+                    top = np.arange(candidates.size)
+                order = top[np.lexsort((-days[top], -relevance[top]))]
+            page = [
+                (
+                    int(candidates[i]),
+                    None if scores is None else round(float(scores[candidates[i]]), 4),
                 )
-                page = [(hit.docnum, round(hit.score, 4)) for hit in results[first:]]
+                for i in order[first : first + per_page]
+            ]
             terms = user_query.highlight_terms()
             hits = [self._hit(snap, docnum, score, terms) for docnum, score in page]
         facet_values = {}
@@ -334,8 +375,8 @@ class SearchIndex:
         stored = snap.searcher.stored_fields(docnum)
         meta = json.loads(stored["meta"])
         text = " ".join((stored.get("titre", ""),) * 3 + (meta["resume"], stored.get("corps", "")))
-        key_terms = snap.searcher.key_terms_from_text("corps", text, numterms=20)
-        subqueries: list[wq.Query] = [query._any_field(t, w) for t, w in key_terms]
+        key_terms = snap.searcher.key_terms_from_text("texte", text, numterms=20)
+        subqueries: list[wq.Query] = [query.term_query(t, w) for t, w in key_terms]
         for key in ("thematiques", "dispositifs"):
             subqueries += [wq.Term(key, v, boost=2.0) for v in meta.get(key) or ()]
         if not subqueries:

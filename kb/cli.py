@@ -82,6 +82,13 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
     return settings
 
 
+_BROKEN: dict[str, str] = {}
+
+
+def _unavailable(module_name: str, exc: ImportError) -> None:
+    _BROKEN[module_name] = f"{type(exc).__name__}: {exc}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     _install_french_argparse()
     parser = Parser(
@@ -94,9 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in COMMAND_MODULES:
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+        except ImportError as exc:
+            if module_name == "kb.commands":
                 raise
+            # `kb check` (and the git hook that runs it) must keep working even if another
+            # area cannot be imported; its commands then explain why they are unavailable.
+            _unavailable(module_name, exc)
             continue
         module.register(subparsers, parent)
     return parser
@@ -104,7 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        if _BROKEN:
+            for module_name, reason in _BROKEN.items():
+                print(f"avertissement : commandes de {module_name} indisponibles ({reason})",
+                      file=sys.stderr)
+        raise
     try:
         settings = settings_from(args)
         return int(args.handler(args, settings) or 0)

@@ -46,6 +46,13 @@ SETTINGS: tuple[Setting, ...] = (
         is_path=True,
     ),
     Setting(
+        "attente_verrou",
+        30.0,
+        "Secondes d'attente quand un autre processus met déjà l'index à jour.",
+        env="KB_LOCK_TIMEOUT",
+        kind=float,
+    ),
+    Setting(
         "url_site",
         "http://127.0.0.1:5000",
         "Adresse publique du site, utilisée dans les liens permanents, flux et moissonnage.",
@@ -144,5 +151,14 @@ def load_settings(
             value = environ[setting.env]
         if options.get(setting.key) is not None:
             value = options[setting.key]
-        values[setting.key] = Path(value) if setting.is_path else value
+        if setting.is_path:
+            value = Path(value)
+        elif setting.kind is not str:
+            try:
+                value = setting.kind(value)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"réglage « {setting.key} » : valeur invalide « {value} »"
+                ) from None
+        values[setting.key] = value
     return Settings(values, path, tuple(warnings))

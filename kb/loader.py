@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import hashlib
+import multiprocessing
 import posixpath
 import re
 from collections import defaultdict
@@ -218,7 +219,8 @@ class Loader:
         self.vocabularies = vocabularies or load_vocabularies()
         self._pending: list[Resource] = []
 
-    def load(self) -> LoadResult:
+    def load(self, workers: int = 1) -> LoadResult:
+        """Load and check the whole tree; `workers` > 1 parses files in parallel processes."""
         result = LoadResult()
         entries = list(self.source.entries())
         files = {e.path: e for e in entries if not e.is_symlink}
@@ -263,8 +265,10 @@ class Loader:
                     slugify(centre_id) or None,
                 )
             )
-        for entry in resource_entries:
-            resource = self.parse_resource(entry, result.problems, files)
+        for entry, (resource, problems) in zip(
+            resource_entries, self._parse_all(resource_entries, files, workers), strict=True
+        ):
+            result.problems.extend(problems)
             if resource is not None and resource.centre in bad_centres:
                 result.invalid_paths.add(entry.path)  # already reported on the folder
             elif resource is not None:
@@ -321,6 +325,17 @@ class Loader:
             body=split.body,
             body_line=split.body_line,
         )
+
+    def _parse_all(self, entries, files, workers: int) -> list[tuple[Resource | None, list]]:
+        if workers <= 1 or len(entries) < 200:
+            return [self._parse_one(entry, files) for entry in entries]
+        context = multiprocessing.get_context("fork")  # workers inherit the loader as is
+        with context.Pool(workers, initializer=_set_worker, initargs=(self, files)) as pool:
+            return pool.map(_parse_in_worker, entries, chunksize=64)
+
+    def _parse_one(self, entry, files) -> tuple[Resource | None, list[Problem]]:
+        problems: list[Problem] = []
+        return self.parse_resource(entry, problems, files), problems
 
     def parse_resource(
         self,
@@ -437,6 +452,20 @@ class Loader:
                 )
                 result.resources.pop(resource.id, None)
                 result.invalid_paths.add(resource.path)
+
+
+_WORKER: tuple[Loader, dict] | None = None
+
+
+def _set_worker(loader: Loader, files: dict) -> None:
+    global _WORKER
+    _WORKER = (loader, files)
+
+
+def _parse_in_worker(entry: SourceEntry) -> tuple[Resource | None, list[Problem]]:
+    assert _WORKER is not None
+    loader, files = _WORKER
+    return loader._parse_one(entry, files)
 
 
 def check_ids(resources: Iterable[Resource], result: LoadResult) -> None:

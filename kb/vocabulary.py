@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -106,6 +107,15 @@ def _load_vocabulary(name: str) -> Vocabulary:
         extra = {k: v for k, v in entry.items() if k not in (key, "libelle")}
         terms[term_id] = Term(term_id, entry["libelle"], extra)
     return Vocabulary(name, terms)
+
+
+@functools.cache
+def fingerprint() -> str:
+    """Changes whenever a vocabulary or the thesaurus file changes."""
+    digest = hashlib.sha256()
+    for name in (*VOCABULARY_NAMES, "thesaurus"):
+        digest.update((resources.files("kb") / "vocabularies" / f"{name}.yaml").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 MAX_DEPTH = 8
@@ -27,32 +27,32 @@ class StrictYamlError(Exception):
         self.line = line
 
 
-class _StrictLoader(yaml.SafeLoader):
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+# libyaml when available (7x faster on front-matter), with the same checks either way.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        event = self.peek_event()
+
+def _check_events(text: str) -> None:
+    """Refuse anchors, aliases and deep nesting before anything is built from them."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
         line = event.start_mark.line if event.start_mark else None
         if isinstance(event, AliasEvent):
             raise StrictYamlError(
                 "les alias YAML (*nom) ne sont pas acceptés : recopiez la valeur", line
             )
         anchor = getattr(event, "anchor", None)
-        if isinstance(event, (ScalarEvent, CollectionStartEvent)) and anchor:
+        if anchor and isinstance(event, (ScalarEvent, CollectionStartEvent)):
             raise StrictYamlError(
                 f"les ancres YAML (&{anchor}) ne sont pas acceptées : recopiez la valeur", line
             )
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
                 raise StrictYamlError(
                     f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)", line
                 )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class Entry:
 class StrictDocument:
     """A composed front-matter mapping whose values are constructed on demand."""
 
-    def __init__(self, loader: _StrictLoader, root: Node | None) -> None:
+    def __init__(self, loader: yaml.SafeLoader, root: Node | None) -> None:
         self._loader = loader
         self.root = root
 
@@ -99,8 +99,9 @@ def _constructor_message(node: Node, exc: Exception) -> str:
 
 def compose(text: str) -> StrictDocument:
     """Parse YAML text into a StrictDocument; raise StrictYamlError on syntax errors."""
-    loader = _StrictLoader(text)
     try:
+        _check_events(text)
+        loader = _LOADER(text)
         root = loader.get_single_node()
     except StrictYamlError:
         raise
@@ -114,7 +115,10 @@ def compose(text: str) -> StrictDocument:
         if mark is not None and mark.index >= len(text.rstrip()):
             # Still at the end: blame the last written line, where the construct was left open.
             line = len(text.rstrip().split("\n")) - 1
-        raise StrictYamlError(f"YAML invalide : {_translate(reason)}", line) from None
+        message = _translate(reason)
+        if not message.startswith("imbrication"):
+            message = f"YAML invalide : {message}"
+        raise StrictYamlError(message, line) from None
     except yaml.YAMLError as exc:
         raise StrictYamlError(f"YAML invalide : {exc}", None) from None
     except RecursionError:
@@ -128,22 +132,34 @@ _TRANSLATIONS = {
         "deux-points inattendus (mettez la valeur entre guillemets si elle contient « : »)"
     ),
     "could not find expected ':'": "deux-points « : » attendus après la clé",
+    "found a tab character": "tabulation interdite : indentez avec des espaces",
     "found character '\\t' that cannot start any token": (
         "tabulation interdite : indentez avec des espaces"
     ),
+    "found character that cannot start any token": (
+        "caractère inattendu en début de valeur (@, %, ` : mettez la valeur entre guillemets)"
+    ),
     "found undefined alias": "alias YAML non défini",
-    "expected <block end>, but found '-'": "élément de liste mal indenté",
     "found unexpected end of stream": "fin de texte inattendue (guillemet non fermé ?)",
     "found duplicate anchor": "ancre YAML en double",
     "expected the node content, but found '<stream end>'": (
         "valeur incomplète (crochet, accolade ou guillemet non fermé ?)"
     ),
+    "did not find expected ',' or ']'": "liste entre crochets mal formée : « , » ou « ] » attendu",
     "expected ',' or ']'": "liste entre crochets mal formée : « , » ou « ] » attendu",
-    "expected ',' or '}'": "dictionnaire entre accolades mal formé : « , » ou « } » attendu",
+    "did not find expected ',' or '}'": "accolades mal formées : « , » ou « } » attendu",
+    "expected ',' or '}'": "accolades mal formées : « , » ou « } » attendu",
+    "did not find expected '-' indicator": "élément de liste mal placé ou mal indenté",
+    "expected <block end>, but found '-'": "élément de liste mal indenté",
+    "did not find expected key": "indentation incohérente (une clé était attendue)",
 }
 
 
 def _translate(reason: str) -> str:
+    # libyaml and the pure-Python parser word some messages slightly differently.
+    reason = reason.replace("not allowed in this context", "not allowed here")
+    if "maximum nesting depth" in reason:
+        return f"imbrication trop profonde (plus de {MAX_DEPTH} niveaux)"
     for english, french in _TRANSLATIONS.items():
         if reason.startswith(english):
             return french

@@ -81,3 +81,30 @@ def run_kb(capsys: pytest.CaptureFixture[str]) -> Callable[..., KbRun]:
         return KbRun(code, captured.out, captured.err)
 
     return run
+
+
+# --- The web app (tests/test_webapp_*.py, tests/browser/) ----------------------------------
+# One content tree and index for the whole session (tests/webapp_support.py); tests that
+# change content build their own.
+
+
+@pytest.fixture(scope="session")
+def webapp_site(tmp_path_factory: pytest.TempPathFactory):
+    from webapp_support import build_site
+
+    return build_site(tmp_path_factory.mktemp("webapp"))
+
+
+@pytest.fixture(scope="session")
+def web_app(webapp_site):
+    from webapp import create_app
+
+    with pytest.MonkeyPatch.context() as patch:  # a developer's KB_* must not leak in
+        for name in _SETTINGS_ENV:
+            patch.delenv(name, raising=False)
+        return create_app(webapp_site.config())
+
+
+@pytest.fixture
+def web_client(web_app):
+    return web_app.test_client()

@@ -95,8 +95,12 @@ def parse_elements(html: str) -> list[tuple[str, list[tuple[str, str]]]]:
 
 def dangers(html: str) -> list[str]:
     """What is dangerous in `html`, described in a few words; an empty list when it is safe."""
+    try:
+        elements = parse_elements(html)
+    except AssertionError as exc:  # html.parser gives up on some malformed declarations
+        return [f"HTML illisible par le vérificateur ({exc})"]
     found = []
-    for tag, attrs in parse_elements(html):
+    for tag, attrs in elements:
         if tag in FORBIDDEN_ELEMENTS:
             found.append(f"élément <{tag}>")
         for name, value in attrs:

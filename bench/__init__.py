@@ -1,0 +1,1 @@
+"""Benchmarks and their synthetic corpora (not part of the installed package)."""

@@ -1,0 +1,465 @@
+"""The `kb` command: `kb check` (exit codes, text and JSON output), `kb new`, and settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kb.config import ConfigError, load_settings
+from kb.loader import load_tree
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VALID = FIXTURES / "valid"
+BROKEN = FIXTURES / "broken"
+
+CENTRE = '---\nnom: Centre A\nregion: "32"\n---\n\nPrésentation.\n'
+RESOURCE = """---
+titre: Titre
+type: guide
+date: 2024-01-15
+piliers: [cadre-de-vie]
+resume: Un résumé.
+{extra}---
+
+Texte.
+"""
+# `path:line: gravité: message`, the line being absent when it cannot be known.
+PROBLEM_LINE = re.compile(
+    r"^(?P<path>[^:\s][^:]*?)(?::(?P<line>[1-9]\d*))?: (?P<severity>erreur|avertissement): "
+    r"(?P<message>\S.*)$"
+)
+SECTIONS = [
+    "Contexte",
+    "Objectifs",
+    "Mise en œuvre",
+    "Partenaires et moyens",
+    "Résultats",
+    "Enseignements",
+    "Pour aller plus loin",
+]
+
+
+def line_of(file: Path, needle: str) -> int:
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {file}")
+
+
+# --- kb check: exit codes ----------------------------------------------------------------------
+
+
+def test_check_clean_tree(run_kb) -> None:
+    run = run_kb("check", "--content", VALID)
+    assert run.code == 0
+    assert run.out == ""
+    assert run.err == (
+        "4 ressource(s) publiable(s), 1 brouillon(s), 2 centre(s) ; "
+        "0 erreur(s), 0 avertissement(s).\n"
+    )
+
+
+def test_check_with_warnings_only_succeeds(run_kb, make_tree) -> None:
+    root = make_tree(
+        {"ca/_centre.md": CENTRE, "ca/fiche.md": RESOURCE.format(extra="thematique: [sante]\n")}
+    )
+    run = run_kb("check", "--content", root)
+    assert run.code == 0
+    assert run.out == (
+        "ca/fiche.md:7: avertissement: clé inconnue « thematique » (ignorée) "
+        "(vouliez-vous dire « thematiques » ?)\n"
+    )
+    assert "0 erreur(s), 1 avertissement(s)." in run.err
+
+
+def test_check_with_errors_fails(run_kb, make_tree) -> None:
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE,
+            "ca/bonne.md": RESOURCE.format(extra=""),
+            "ca/fiche.md": RESOURCE.format(extra="").replace("2024-01-15", "2024-13-45"),
+        }
+    )
+    run = run_kb("check", "--content", root)
+    assert run.code == 1
+    assert run.out == (
+        "ca/fiche.md:4: erreur: « date » : date invalide « 2024-13-45 » "
+        "(format attendu AAAA-MM-JJ, date existante)\n"
+    )
+    assert run.err == (
+        "1 ressource(s) publiable(s), 0 brouillon(s), 1 centre(s) ; "
+        "1 erreur(s), 0 avertissement(s).\n"
+    )
+
+
+def test_check_problem_without_a_line(run_kb, make_tree) -> None:
+    root = make_tree({"ca/_centre.md": CENTRE, "ca/vide.md": ""})
+    run = run_kb("check", "--content", root)
+    assert run.code == 1
+    assert run.out == "ca/vide.md: erreur: le fichier est vide\n"
+
+
+def test_check_text_output_on_the_broken_tree(run_kb) -> None:
+    run = run_kb("check", "--content", BROKEN)
+    assert run.code == 1
+    lines = run.out.splitlines()
+    expected = load_tree(BROKEN).problems
+    assert len(lines) == len(expected)
+    for line, problem in zip(lines, expected, strict=True):
+        match = PROBLEM_LINE.match(line)
+        assert match, line
+        assert match["path"] == problem.path
+        assert match["line"] == (str(problem.line) if problem.line else None)
+        assert match["severity"] == problem.severity.value
+        assert match["message"].startswith(problem.message)
+    assert (
+        "centre-test/vocabulaire-faute.md:5: erreur: « cohesion-social » n'est pas une valeur "
+        "connue de « piliers » (vocabulaire piliers) (vouliez-vous dire « cohesion-sociale » ?)"
+    ) in lines
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--format", "xml"],
+        ["check", "--inconnue"],
+        ["frobnicate"],
+        [],
+        ["new", "--centre", "ca"],
+    ],
+    ids=["format", "option", "commande", "rien", "new-incomplet"],
+)
+def test_usage_errors_exit_2(run_kb, args: list[str]) -> None:
+    run = run_kb(*args)
+    assert run.code == 2
+    assert "erreur" in run.err
+    assert run.out == ""
+
+
+def test_check_missing_content_folder_exits_2(run_kb, tmp_path: Path) -> None:
+    run = run_kb("check", "--content", tmp_path / "absent")
+    assert run.code == 2
+    assert run.err == f"erreur : dossier de contenu introuvable : {tmp_path / 'absent'}\n"
+
+
+# --- kb check --format json --------------------------------------------------------------------
+
+
+def test_check_json_output(run_kb) -> None:
+    run = run_kb("check", "--content", BROKEN, "--format", "json")
+    assert run.code == 1
+    problems = json.loads(run.out)  # stdout holds the JSON and nothing else
+    assert isinstance(problems, list) and problems
+    for item in problems:
+        assert set(item) == {"fichier", "ligne", "gravite", "message", "suggestion"}
+        assert item["gravite"] in ("erreur", "avertissement")
+        assert item["ligne"] is None or isinstance(item["ligne"], int)
+    assert {
+        "fichier": "centre-test/vocabulaire-faute.md",
+        "ligne": 5,
+        "gravite": "erreur",
+        "message": "« cohesion-social » n'est pas une valeur connue de « piliers » "
+        "(vocabulaire piliers)",
+        "suggestion": "cohesion-sociale",
+    } in problems
+    assert {
+        "fichier": "centre-test/a/doublon.md",
+        "ligne": None,
+        "gravite": "erreur",
+        "message": "identifiant « centre-test/doublon » en double (aussi : "
+        "centre-test/b/doublon.md) : deux fichiers d'un même centre ne peuvent avoir le même nom",
+        "suggestion": None,
+    } in problems
+    assert problems == [p.as_json() for p in load_tree(BROKEN).problems]
+
+
+def test_check_json_output_keeps_french_characters(run_kb) -> None:
+    run = run_kb("check", "--content", BROKEN, "--format", "json")
+    assert "« cohesion-social »" in run.out  # not \u00ab escapes
+
+
+def test_check_json_clean_tree(run_kb) -> None:
+    run = run_kb("check", "--content", VALID, "--format", "json")
+    assert run.code == 0
+    assert json.loads(run.out) == []
+
+
+def test_check_json_warnings_only(run_kb, make_tree) -> None:
+    root = make_tree(
+        {"ca/_centre.md": CENTRE, "ca/fiche.md": RESOURCE.format(extra="thematique: [sante]\n")}
+    )
+    run = run_kb("check", "--content", root, "--format", "json")
+    assert run.code == 0
+    assert json.loads(run.out) == [
+        {
+            "fichier": "ca/fiche.md",
+            "ligne": 7,
+            "gravite": "avertissement",
+            "message": "clé inconnue « thematique » (ignorée)",
+            "suggestion": "thematiques",
+        }
+    ]
+
+
+# --- kb new --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def content(make_tree) -> Path:
+    return make_tree({"ca/_centre.md": CENTRE, "ca/sous/existante.md": RESOURCE.format(extra="")})
+
+
+def _front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_new_creates_a_resource_from_the_title(run_kb, content: Path) -> None:
+    titre = "Réussite éducative : l'été des « quartiers » !"
+    run = run_kb("new", "--content", content, "--centre", "ca", "--type", "guide", "--titre", titre)
+    target = content / "ca" / "reussite-educative-l-ete-des-quartiers.md"
+    assert run.code == 0, run.err
+    assert run.out == (
+        f"Ressource créée : {target}\n"
+        "Complétez les champs « À compléter », puis lancez : kb check\n"
+    )
+    meta = _front_matter(target)
+    assert meta["titre"] == titre
+    assert meta["type"] == "guide"
+    assert meta["date"] == dt.date.today()
+    assert meta["piliers"] == []
+    assert "resume" in meta
+    assert meta["statut"] == "publie"
+    assert meta["territoire"] == {"region": "32"}  # taken from the centre card
+    body = target.read_text(encoding="utf-8").split("---\n", 2)[2]
+    assert re.findall(r"^## (.+)$", body, re.MULTILINE) == SECTIONS
+
+
+def test_new_file_gives_exactly_the_expected_problems(run_kb, content: Path) -> None:
+    run_kb("new", "--content", content, "--centre", "ca", "--type", "etude", "--titre", "Mon étude")
+    target = content / "ca" / "mon-etude.md"
+    run = run_kb("check", "--content", content, "--format", "json")
+    assert run.code == 1
+    assert json.loads(run.out) == [
+        {
+            "fichier": "ca/mon-etude.md",
+            "ligne": line,
+            "gravite": severity,
+            "message": message,
+            "suggestion": None,
+        }
+        for line, severity, message in [
+            (
+                line_of(target, "piliers:"),
+                "erreur",
+                "« piliers » est vide : indiquez au moins une valeur",
+            ),
+            (
+                line_of(target, "resume:"),
+                "avertissement",
+                "« resume » contient encore « À compléter »",
+            ),
+            (
+                line_of(target, "porteur:"),
+                "avertissement",
+                "« porteur » contient encore « À compléter »",
+            ),
+            (
+                line_of(target, "À compléter."),
+                "avertissement",
+                "« texte » contient encore « À compléter »",
+            ),
+        ]
+    ]
+
+
+def test_new_file_passes_once_completed(run_kb, content: Path) -> None:
+    run_kb("new", "--content", content, "--centre", "ca", "--type", "etude", "--titre", "Mon étude")
+    target = content / "ca" / "mon-etude.md"
+    text = target.read_text(encoding="utf-8")
+    text = text.replace("piliers: []", "piliers: [cohesion-sociale]")
+    text = re.sub(r"À compléter[^\n]*", "Texte rédigé.", text)
+    target.write_text(text, encoding="utf-8")
+    run = run_kb("check", "--content", content)
+    assert (run.code, run.out) == (0, "")
+    assert load_tree(content).resources["ca/mon-etude"].titre == "Mon étude"
+
+
+def test_new_with_piliers_option(run_kb, content: Path) -> None:
+    run = run_kb(
+        "new",
+        *("--content", content, "--centre", "ca", "--type", "guide", "--titre", "Deux piliers"),
+        *("--pilier", "cadre-de-vie", "--pilier", "developpement-economique"),
+    )
+    assert run.code == 0
+    assert _front_matter(content / "ca" / "deux-piliers.md")["piliers"] == [
+        "cadre-de-vie",
+        "developpement-economique",
+    ]
+    check = run_kb("check", "--content", content, "--format", "json")
+    assert check.code == 0
+    assert {p["gravite"] for p in json.loads(check.out)} == {"avertissement"}
+
+
+def test_new_refuses_to_overwrite(run_kb, content: Path) -> None:
+    args = ("new", "--content", content, "--centre", "ca", "--type", "guide", "--titre", "Fiche")
+    assert run_kb(*args).code == 0
+    target = content / "ca" / "fiche.md"
+    target.write_text("déjà modifiée", encoding="utf-8")
+    run = run_kb(*args)
+    assert run.code == 1
+    assert run.err == (
+        "erreur : la ressource ca/fiche existe déjà (ca/fiche.md) : rien n'a été écrit\n"
+    )
+    assert target.read_text(encoding="utf-8") == "déjà modifiée"
+
+
+def test_new_refuses_a_slug_existing_in_a_sub_folder(run_kb, content: Path) -> None:
+    run = run_kb(
+        "new", "--content", content, "--centre", "ca", "--type", "guide", "--titre", "Existante !"
+    )
+    assert run.code == 1
+    assert run.err == (
+        "erreur : la ressource ca/existante existe déjà (ca/sous/existante.md) : "
+        "rien n'a été écrit\n"
+    )
+    assert not (content / "ca" / "existante.md").exists()
+
+
+@pytest.mark.parametrize("centre", ["zz", "../ca", "CA"])
+def test_new_unknown_centre(run_kb, content: Path, centre: str) -> None:
+    run = run_kb(
+        "new", "--content", content, "--centre", centre, "--type", "guide", "--titre", "Fiche"
+    )
+    assert run.code == 1
+    assert run.err == (
+        f"erreur : centre inconnu « {centre} » (pas de {centre}/_centre.md). Centres : ca\n"
+    )
+    assert sorted(p.name for p in content.rglob("*.md")) == ["_centre.md", "existante.md"]
+
+
+@pytest.mark.parametrize("titre", ["!!!", "   ", "a" * 201])
+def test_new_rejects_unusable_titles(run_kb, content: Path, titre: str) -> None:
+    run = run_kb("new", "--content", content, "--centre", "ca", "--type", "guide", "--titre", titre)
+    assert run.code == 1
+    assert run.err == "erreur : le titre doit contenir des lettres et 200 caractères au plus\n"
+
+
+def test_new_unknown_type_is_a_usage_error(run_kb, content: Path) -> None:
+    run = run_kb("new", "--content", content, "--centre", "ca", "--type", "roman", "--titre", "X")
+    assert run.code == 2
+    assert "choix invalide : 'roman'" in run.err
+
+
+def test_new_title_with_yaml_special_characters_round_trips(run_kb, content: Path) -> None:
+    titre = 'Tarif: 10 % # "citation" [note] {x} & *y'
+    run = run_kb("new", "--content", content, "--centre", "ca", "--type", "guide", "--titre", titre)
+    assert run.code == 0
+    meta = _front_matter(content / "ca" / "tarif-10-citation-note-x-y.md")
+    assert meta["titre"] == titre
+
+
+# --- settings: command line > environment > kb.toml > default ----------------------------------
+
+
+def test_default_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.content == Path("content")
+    assert settings.index == Path("instance/index")
+    assert settings.config_file is None
+    assert settings.warnings == ()
+
+
+def test_settings_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kb.toml").write_text('contenu = "du-fichier"\nindex = "index-du-fichier"\n')
+    from_file = load_settings(environ={})
+    assert from_file.config_file == Path("kb.toml")
+    assert (from_file.content, from_file.index) == (Path("du-fichier"), Path("index-du-fichier"))
+    env = {"KB_CONTENT": "de-l-environnement"}
+    from_env = load_settings(environ=env)
+    assert from_env.content == Path("de-l-environnement")
+    assert from_env.index == Path("index-du-fichier")
+    from_option = load_settings({"contenu": "de-l-option", "index": None}, environ=env)
+    assert from_option.content == Path("de-l-option")
+    assert from_option.index == Path("index-du-fichier")
+
+
+def test_config_file_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "kb.toml"
+    config.parent.mkdir()
+    config.write_text('contenu = "../arbre"\n')
+    settings = load_settings(environ={}, config_file=config)
+    assert settings.content == tmp_path / "conf" / "../arbre"
+
+
+def test_config_file_from_environment_and_option(tmp_path: Path) -> None:
+    (tmp_path / "env.toml").write_text('url_site = "https://env.example.org/"\n')
+    (tmp_path / "opt.toml").write_text('url_site = "https://opt.example.org"\n')
+    environ = {"KB_CONFIG": str(tmp_path / "env.toml")}
+    assert load_settings(environ=environ).site_url == "https://env.example.org"
+    chosen = load_settings(environ=environ, config_file=tmp_path / "opt.toml")
+    assert chosen.site_url == "https://opt.example.org"
+
+
+def test_unknown_config_keys_are_reported(tmp_path: Path) -> None:
+    config = tmp_path / "kb.toml"
+    config.write_text('contenu = "c"\ncouleur = "bleu"\n[publication]\nbranche = "main"\n')
+    settings = load_settings(environ={}, config_file=config)
+    assert settings.warnings == (
+        f"{config} : clé de configuration inconnue « couleur » (ignorée)",
+        f"{config} : clé de configuration inconnue « publication.branche » (ignorée)",
+    )
+    assert settings.content == tmp_path / "c"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("contenu = [", "configuration TOML invalide"),
+        (None, "fichier de configuration introuvable"),
+    ],
+)
+def test_unusable_config_file(tmp_path: Path, text: str | None, message: str) -> None:
+    config = tmp_path / "kb.toml"
+    if text is not None:
+        config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={}, config_file=config)
+
+
+def test_cli_uses_the_same_precedence(
+    run_kb, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kb.toml").write_text(f'contenu = "{BROKEN.as_posix()}"\n')
+    assert run_kb("check").code == 1  # kb.toml -> the broken tree
+    monkeypatch.setenv("KB_CONTENT", str(VALID))
+    assert run_kb("check").code == 0  # the environment wins over the file
+    assert run_kb("check", "--content", BROKEN).code == 1  # the option wins over both
+    assert run_kb("check", "--content", tmp_path / "absent").code == 2
+
+
+def test_cli_reports_unknown_config_keys_on_stderr(run_kb, tmp_path: Path) -> None:
+    config = tmp_path / "kb.toml"
+    config.write_text(f'contenu = "{VALID.as_posix()}"\ncontneu = "x"\n')
+    run = run_kb("check", "--config", config)
+    assert run.code == 0
+    assert run.err.startswith(
+        f"avertissement : {config} : clé de configuration inconnue « contneu » (ignorée)\n"
+    )
+
+
+def test_cli_invalid_config_file_exits_2(run_kb, tmp_path: Path) -> None:
+    config = tmp_path / "kb.toml"
+    config.write_text("contenu = \n")
+    run = run_kb("check", "--config", config)
+    assert run.code == 2
+    assert run.err.startswith(f"erreur : {config} : configuration TOML invalide")

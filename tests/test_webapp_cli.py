@@ -1,0 +1,93 @@
+"""`kb serve`: updates the index, then serves the site and says where, in French."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from webapp_support import build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_serve(*args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "kb.cli", "serve", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_url(process: subprocess.Popen, timeout: float = 60) -> tuple[str, list[str]]:
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "disponible sur" in line:
+            return line.split("disponible sur", 1)[1].strip(), lines
+    raise AssertionError(f"pas d'adresse annoncée : {lines} {process.stderr.read()}")
+
+
+def test_serve_indexes_then_serves(tmp_path):
+    site = build_site(tmp_path)
+    index = tmp_path / "index-serve"
+    process = start_serve("--content", str(site.content), "--index", str(index), "--port", "0")
+    try:
+        url, lines = wait_for_url(process)
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+        assert any(line.startswith("Index reconstruit : ") for line in lines)
+        with urllib.request.urlopen(url + "healthz", timeout=10) as response:
+            health = json.load(response)
+        assert health["statut"] == "ok" and health["ressources"] > 0
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert "Base de connaissances" in response.read().decode("utf-8")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_reports_a_busy_port_in_french(tmp_path):
+    site = build_site(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        process = start_serve(
+            "--content", str(site.content), "--index", str(tmp_path / "i"), "--port", str(port)
+        )
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert f"impossible d'écouter sur 127.0.0.1:{port}" in err
+    assert "--port 5001" in err
+
+
+def test_serve_without_content_folder(run_kb, tmp_path):
+    result = run_kb("serve", "--content", tmp_path / "absent", "--index", tmp_path / "i")
+    assert result.code == 2
+    assert "dossier de contenu introuvable" in result.err
+
+
+def test_serve_rejects_a_bad_port(run_kb, tmp_path):
+    result = run_kb("serve", "--content", tmp_path, "--port", "70000")
+    assert result.code == 2
+    assert "--port doit être compris entre 0 et 65535" in result.err
+
+
+def test_serve_help_is_french(run_kb):
+    result = run_kb("serve", "--help")
+    assert result.code == 0
+    assert "adresse d'écoute" in result.out
+    assert "docs/deploiement.md" in result.out

@@ -1,0 +1,175 @@
+"""What the web app knows of the knowledge base, in one object per worker.
+
+Searches and listings go to the index (one `SearchIndex` per process, thread-safe, reopened
+when `kb index` produces a new version); the pages of a resource or a centre read their
+source file through `kb.loader`, so a page always shows the current, validated text. The
+app never opens the index or a content file by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from indexer.build import UpdateReport
+from indexer.commands import update_index
+from indexer.search import Hit, SearchIndex, SearchRequest, SearchResult
+from kb.config import Settings
+from kb.loader import load_resource, read_centre
+from kb.model import ID_PATTERN, Centre, Resource
+from kb.vocabulary import Vocabularies, Vocabulary, load_vocabularies
+
+# Facet keys whose values come from a controlled vocabulary, and which one.
+VOCABULARY_OF = {
+    "piliers": "piliers",
+    "thematiques": "thematiques",
+    "dispositifs": "dispositifs",
+    "publics": "publics",
+    "type": "types",
+    "region": "regions",
+    "departement": "departements",
+}
+
+
+@dataclass(frozen=True)
+class CentreInfo:
+    id: str
+    nom: str
+    region: str | None
+    site: str | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    total: int
+    counts: dict[str, dict[str, int]]
+
+    def count(self, key: str, value: str) -> int:
+        return self.counts.get(key, {}).get(value, 0)
+
+
+def is_identifier(value: str) -> bool:
+    return bool(ID_PATTERN.match(value)) and len(value) <= 120
+
+
+class Catalogue:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.index = SearchIndex(settings.index)
+        self.vocabularies: Vocabularies = load_vocabularies()
+
+    # --- index lifecycle
+
+    def ensure_index(self) -> UpdateReport | None:
+        """Build the index when there is none yet (a fresh checkout)."""
+        if self.index.folder.exists():
+            return None
+        if not self.settings.content.is_dir():
+            raise RuntimeError(
+                f"ni index ni dossier de contenu : {self.settings.content} est introuvable "
+                "(réglez KB_CONTENT ou `contenu` dans kb.toml)"
+            )
+        return update_index(self.settings)
+
+    def stats(self) -> dict:
+        return self.index.stats()
+
+    # --- searching
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        return self.index.search(request)
+
+    def overview(self, filters: dict[str, tuple[str, ...]] | None = None) -> Overview:
+        """How many published resources there are, and carry each value of each facet."""
+        result = self.index.search(
+            SearchRequest(filters=filters or {}, per_page=1, with_suggestion=False)
+        )
+        counts = {
+            key: {value.valeur: value.nombre for value in values}
+            for key, values in result.facets.items()
+        }
+        return Overview(result.total, counts)
+
+    def latest(self, limit: int) -> list[Hit]:
+        return self.index.latest(limit)
+
+    def related(self, resource_id: str, limit: int = 4) -> list[Hit]:
+        return self.index.more_like_this(resource_id, limit)
+
+    # --- values and labels
+
+    def vocabulary(self, key: str) -> Vocabulary:
+        return self.vocabularies[VOCABULARY_OF[key]]
+
+    def known_values(self, key: str) -> Container[str]:
+        """The values a filter may take (years are checked by their form elsewhere)."""
+        if key == "centre":
+            return self.centres()
+        return self.vocabulary(key).terms
+
+    def label(self, key: str, value: str) -> str:
+        if key in VOCABULARY_OF:
+            return self.vocabulary(key).label(value)
+        if key == "centre":
+            centre = self.centres().get(value)
+            return centre.nom if centre else value
+        return value
+
+    def centres(self) -> dict[str, CentreInfo]:
+        """The centres with a valid card, as indexed, sorted by name."""
+        centres = [
+            CentreInfo(centre_id, data.get("nom") or centre_id, data.get("region"), data.get("site"))
+            for centre_id, data in self.index.centres().items()
+        ]
+        return {c.id: c for c in sorted(centres, key=lambda c: c.nom.casefold())}
+
+    # --- pages read from the content
+
+    @property
+    def content_root(self) -> Path:
+        return self.settings.content
+
+    def resource(self, resource_id: str) -> Resource | None:
+        """A published resource as its file says now, or None (unknown, draft, broken)."""
+        centre, _, slug = resource_id.partition("/")
+        if not (is_identifier(centre) and is_identifier(slug)):
+            return None
+        stored = self.index.get(resource_id)
+        if stored is None or not stored.get("path"):
+            return None
+        resource, _ = load_resource(self.content_root, stored["path"])
+        if resource is None or not resource.is_published or resource.id != resource_id:
+            return None
+        return resource
+
+    def canonical_id(self, old_id: str) -> str | None:
+        """The current id of a resource published under `old_id` (an alias)."""
+        centre, _, slug = old_id.partition("/")
+        if not (is_identifier(centre) and is_identifier(slug)):
+            return None
+        return self.index.resolve_alias(old_id)
+
+    def centre_card(self, centre_id: str) -> Centre | None:
+        if not is_identifier(centre_id) or centre_id not in self.centres():
+            return None
+        return read_centre(self.content_root, centre_id)
+
+    def source_link(self, resource: Resource) -> str | None:
+        """The configured address of a source file (a forge), or None to serve it here."""
+        template = str(self.settings["url_sources"] or "").strip()
+        if not template:
+            return None
+        if "{chemin}" in template:
+            return template.replace("{chemin}", resource.path)
+        return f"{template.rstrip('/')}/{resource.path}"
+
+    def permalink(self, path: str) -> str:
+        return self.settings.site_url + path
+
+
+def current_catalogue() -> Catalogue:
+    return current_app.extensions["kb_catalogue"]
+

@@ -1,0 +1,91 @@
+"""The home page, the about page and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, url_for
+
+from .browse import PILLAR_DESCRIPTIONS, Entry
+from .catalogue import current_catalogue
+
+bp = Blueprint("home", __name__)
+
+LATEST = 6
+
+
+@bp.get("/")
+def index():
+    catalogue = current_catalogue()
+    overview = catalogue.overview()
+    pillars = [
+        Entry(
+            term.id,
+            term.libelle,
+            overview.count("piliers", term.id),
+            url_for("browse.pilier", term_id=term.id),
+            PILLAR_DESCRIPTIONS.get(term.id, ""),
+        )
+        for term in catalogue.vocabularies.piliers
+    ]
+    regions = catalogue.vocabularies.regions
+    centres = [
+        Entry(
+            c.id,
+            c.nom,
+            overview.count("centre", c.id),
+            url_for("browse.centre", centre_id=c.id),
+            regions.label(c.region) if c.region else "",
+        )
+        for c in catalogue.centres().values()
+    ]
+    themes = sorted(
+        (
+            Entry(
+                term.id,
+                term.libelle,
+                overview.count("thematiques", term.id),
+                url_for("browse.thematique", term_id=term.id),
+            )
+            for term in catalogue.vocabularies.thematiques
+        ),
+        key=lambda e: -e.count,
+    )
+    return render_template(
+        "home/index.html",
+        total=overview.total,
+        pillars=pillars,
+        latest=catalogue.latest(LATEST),
+        centres=centres,
+        themes=[t for t in themes if t.count][:10],
+    )
+
+
+@bp.get("/a-propos")
+def about():
+    catalogue = current_catalogue()
+    return render_template(
+        "home/about.html",
+        pillars=list(catalogue.vocabularies.piliers),
+        descriptions=PILLAR_DESCRIPTIONS,
+        stats=catalogue.stats(),
+        centres=len(catalogue.centres()),
+    )
+
+
+@bp.get("/healthz")
+def health():
+    """For monitoring: the live index version, its size and when it was last updated."""
+    try:
+        stats = current_catalogue().stats()
+    except Exception as exc:  # any failure to read the index is an unhealthy service
+        response = jsonify(statut="erreur", message=f"index illisible : {type(exc).__name__}")
+        response.status_code = 503
+    else:
+        response = jsonify(
+            statut="ok",
+            version_index=stats["version"],
+            ressources=stats["ressources"],
+            centres=stats["centres"],
+            indexe_le=stats["indexe_le"],
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response

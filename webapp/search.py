@@ -1,0 +1,92 @@
+"""`/recherche`: full-text search with facets, sort and pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, render_template, request
+
+from indexer.search import SORTS, SearchResult
+
+from .catalogue import current_catalogue
+from .errors import PageOutOfRange
+from .facets import ActiveFilter, FacetGroup, active_filters, facet_groups
+from .pagination import Pagination, paginate
+from .params import SORT_LABELS, SearchParams, parse_search_args
+
+bp = Blueprint("search", __name__)
+
+PER_PAGE = 10
+PATH = "/recherche"
+
+
+@dataclass(frozen=True)
+class SortLink:
+    label: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Everything the results page shows, built from one `SearchResult`."""
+
+    params: SearchParams
+    result: SearchResult
+    facets: list[FacetGroup]
+    active: list[ActiveFilter]
+    pagination: Pagination
+    sorts: list[SortLink]
+    suggestion_url: str | None
+    clear_filters_url: str
+
+    @property
+    def first_number(self) -> int:
+        return (self.params.page - 1) * PER_PAGE + 1
+
+    @property
+    def hidden_inputs(self) -> list[tuple[str, str]]:
+        """Filters and sort, kept when a new query is typed in the box."""
+        return [(k, v) for k, v in self.params.query_items() if k not in ("q", "page")]
+
+    @property
+    def title(self) -> str:
+        if self.params.q:
+            title = f"« {self.params.q} »"
+        elif self.params.has_filters:
+            title = "Ressources filtrées"
+        else:
+            title = "Toutes les ressources"
+        if self.params.page > 1:
+            title += f", page {self.params.page}"
+        return title
+
+
+def build_page(params: SearchParams, result: SearchResult) -> SearchPage:
+    catalogue = current_catalogue()
+    suggestion_url = None
+    if result.suggestion and not result.corrected:
+        suggestion_url = params.with_query(result.suggestion).url(PATH)
+    return SearchPage(
+        params=params,
+        result=result,
+        facets=facet_groups(result, params, PATH),
+        active=active_filters(params, catalogue.label, PATH),
+        pagination=paginate(params.page, result.pages, lambda n: params.with_page(n).url(PATH)),
+        sorts=[
+            SortLink(SORT_LABELS[sort], params.with_sort(sort).url(PATH), sort == params.sort)
+            for sort in SORTS
+        ],
+        suggestion_url=suggestion_url,
+        clear_filters_url=params.without_filters().url(PATH),
+    )
+
+
+@bp.get(PATH)
+def results():
+    catalogue = current_catalogue()
+    params = parse_search_args(request.args, catalogue.known_values)
+    result = catalogue.search(params.request(PER_PAGE))
+    if params.page > result.pages:
+        raise PageOutOfRange(params.page, result.pages, params.with_page(result.pages).url(PATH))
+    return render_template("search/results.html", page=build_page(params, result))
