@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 import snowballstemmer
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StopFilter, Token, Tokenizer
+from whoosh.analysis import Filter, Token, Tokenizer
 
 # Words joined by apostrophes stay one token here (`l'insertion`, `aujourd'hui`); the
 # elision filter then removes the elided article or pronoun.
@@ -153,17 +153,60 @@ def analyse_word(word: str) -> str | None:
     return stem(fold_word(lower))
 
 
-class SpellingFormFilter(Filter):
-    """Emit `folded|original` so that a folded correction can be shown with its accents."""
+class SpellingTokenizer(Tokenizer):
+    """Words for the spelling lexicon: lower-cased, elisions removed, stop words and short
+    words dropped; folded (`orth`) or as `folded|accented` (`graphie`). Fused and cached
+    like FrenchTokenizer."""
 
-    def __call__(self, tokens):
-        for token in tokens:
-            token.text = f"{fold_word(token.text)}|{token.text}"
+    def __init__(self, with_accents: bool = False) -> None:
+        self.with_accents = with_accents
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.text = value
+            token.boost = 1.0
+            yield token
+            return
+        spell = spelling_form if self.with_accents else spelling_word
+        for match in _TOKEN.finditer(value):
+            word = spell(match.group(0))
+            if word is None:
+                continue
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
             yield token
 
 
-def _base():
-    return RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | ElisionFilter()
+@functools.lru_cache(maxsize=500_000)
+def spelling_word(word: str) -> str | None:
+    """The folded form of a word for the spelling lexicon, None if it is not a candidate."""
+    lower = _ELISION.sub("", word.lower())
+    if len(lower) < 3 or lower in STOP_WORDS:
+        return None
+    return fold_word(lower)
+
+
+@functools.lru_cache(maxsize=500_000)
+def spelling_form(word: str) -> str | None:
+    """`folded|accented`, so that a folded correction can be shown with its accents."""
+    folded = spelling_word(word)
+    if folded is None:
+        return None
+    return f"{folded}|{_ELISION.sub('', word.lower())}"
 
 
 def french_analyzer():
@@ -173,12 +216,12 @@ def french_analyzer():
 
 def spelling_analyzer():
     """Folded, unstemmed words: the lexicon that corrections are drawn from."""
-    return _base() | StopFilter(stoplist=STOP_WORDS, minsize=3) | FoldFilter()
+    return SpellingTokenizer()
 
 
 def spelling_form_analyzer():
     """`folded|accented` pairs, to display corrections with their real accents."""
-    return _base() | StopFilter(stoplist=STOP_WORDS, minsize=3) | SpellingFormFilter()
+    return SpellingTokenizer(with_accents=True)
 
 
 def terms(text: str) -> list[str]:

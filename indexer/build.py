@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from kb.source import FileSystemSource, SourceEntry, is_hidden
 from kb.vocabulary import fingerprint as vocabulary_fingerprint
 from kb.vocabulary import load_vocabularies
 
-from .documents import DocumentContext, build_schema, to_document
+from .documents import Codec, DocumentContext, build_schema, to_document
 from .store import FileState, IndexFolder, Registry, StateStore, now_iso
 
 CENTRES_FILE = "centres.json"
@@ -90,30 +89,24 @@ PARALLEL_FROM = 200  # below this many documents, processes cost more than they 
 
 
 def _open_writer(ix, parallel: bool = False):
+    # No compound file: the final copy of every segment file into one cost time for nothing.
+    options = {"codec": Codec(), "compound": False}
     if parallel and WORKERS > 1:
-        return ix.writer(limitmb=128, procs=WORKERS, multisegment=True, batchsize=50)
-    return ix.writer(limitmb=128)
+        return ix.writer(
+            procs=WORKERS,
+            multisegment=True,
+            batchsize=50,
+            subargs={**options, "limitmb": 256},
+            **options,
+        )
+    return ix.writer(limitmb=128, **options)
 
 
-_CONTEXT: DocumentContext | None = None
-
-
-def _set_context(context: DocumentContext) -> None:
-    global _CONTEXT
-    _CONTEXT = context
-
-
-def _document_in_worker(resource: Resource) -> dict:
-    assert _CONTEXT is not None
-    return to_document(resource, _CONTEXT)
-
-
-def _documents(resources: list[Resource], context: DocumentContext) -> list[dict]:
-    if WORKERS <= 1 or len(resources) < PARALLEL_FROM:
-        return [to_document(r, context) for r in resources]
-    pool_context = multiprocessing.get_context("fork")
-    with pool_context.Pool(WORKERS, initializer=_set_context, initargs=(context,)) as pool:
-        return pool.map(_document_in_worker, resources, chunksize=64)
+def _prepare_document(resource: Resource, centres: dict[str, Centre]) -> dict | None:
+    """Run by the loader right after parsing (in its worker process)."""
+    if not resource.is_published:
+        return None
+    return to_document(resource, DocumentContext(load_vocabularies(), centres))
 
 
 class Indexer:
@@ -132,20 +125,18 @@ class Indexer:
     def _rebuild(self, progress: Progress | None) -> UpdateReport:
         loader = Loader(self.source, self.vocabularies)
         entries = list(self.source.entries())
-        result = loader.load(workers=WORKERS)
+        result = loader.load(workers=WORKERS, prepare=_prepare_document)
         report = UpdateReport(problems=result.problems, rebuilt=True)
         report.skipped = sorted(
             {p.path for p in result.problems if p.is_error and p.path.endswith(".md")}
         )
         generation = self.folder.new_generation()
         ix = whoosh_index.create_in(generation, build_schema())
-        context = DocumentContext(self.vocabularies, result.centres)
         published = [r for r in result.resources.values() if r.is_published]
-        documents = _documents(published, context)
         writer = _open_writer(ix, parallel=len(published) >= PARALLEL_FROM)
         try:
-            for number, document in enumerate(documents, 1):
-                writer.add_document(**document)
+            for number, resource in enumerate(published, 1):
+                writer.add_document(**result.prepared[resource.path])
                 if progress:
                     progress(number, len(published))
             writer.commit()

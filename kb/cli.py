@@ -119,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit:
         if _BROKEN:
             for module_name, reason in _BROKEN.items():
-                print(f"avertissement : commandes de {module_name} indisponibles ({reason})",
-                      file=sys.stderr)
+                print(
+                    f"avertissement : commandes de {module_name} indisponibles ({reason})",
+                    file=sys.stderr,
+                )
         raise
     try:
         settings = settings_from(args)

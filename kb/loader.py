@@ -14,8 +14,8 @@ import multiprocessing
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -25,7 +25,7 @@ from frontmatter.default_handlers import YAMLHandler
 from . import schema
 from .model import ATTACHMENT_TYPES, DRAFT, Attachment, Centre, Resource
 from .problems import Problem, Severity, sort_key
-from .render import body_links, is_relative_url
+from .render import is_relative_url, read_body
 from .source import ContentSource, FileSystemSource, SourceEntry, is_hidden
 from .vocabulary import Vocabularies, fold, load_vocabularies
 from .yamlstrict import StrictYamlError, compose
@@ -41,6 +41,7 @@ class LoadResult:
     resources: dict[str, Resource] = field(default_factory=dict)  # valid ones, drafts included
     problems: list[Problem] = field(default_factory=list)
     invalid_paths: set[str] = field(default_factory=set)
+    prepared: dict[str, Any] = field(default_factory=dict)  # see Loader.load(prepare=...)
 
     @property
     def errors(self) -> list[Problem]:
@@ -219,8 +220,15 @@ class Loader:
         self.vocabularies = vocabularies or load_vocabularies()
         self._pending: list[Resource] = []
 
-    def load(self, workers: int = 1) -> LoadResult:
-        """Load and check the whole tree; `workers` > 1 parses files in parallel processes."""
+    def load(self, workers: int = 1, prepare: Prepare | None = None) -> LoadResult:
+        """Load and check the whole tree.
+
+        `workers` > 1 parses files in parallel processes. `prepare(resource, centres)`, when
+        given, runs right after each resource is parsed without error (in the worker) and its
+        result is kept in `result.prepared[path]`; the resources returned then carry no body
+        (the indexer turns resources into documents this way without sending them twice
+        between processes).
+        """
         result = LoadResult()
         entries = list(self.source.entries())
         files = {e.path: e for e in entries if not e.is_symlink}
@@ -266,7 +274,9 @@ class Loader:
                 )
             )
         for entry, (resource, problems) in zip(
-            resource_entries, self._parse_all(resource_entries, files, workers), strict=True
+            resource_entries,
+            self._parse_all(resource_entries, files, workers, prepare, result),
+            strict=True,
         ):
             result.problems.extend(problems)
             if resource is not None and resource.centre in bad_centres:
@@ -326,12 +336,22 @@ class Loader:
             body_line=split.body_line,
         )
 
-    def _parse_all(self, entries, files, workers: int) -> list[tuple[Resource | None, list]]:
+    def _parse_all(self, entries, files, workers, prepare, result) -> list:
+        job = (self, files, prepare, result.centres)
         if workers <= 1 or len(entries) < 200:
-            return [self._parse_one(entry, files) for entry in entries]
-        context = multiprocessing.get_context("fork")  # workers inherit the loader as is
-        with context.Pool(workers, initializer=_set_worker, initargs=(self, files)) as pool:
-            return pool.map(_parse_in_worker, entries, chunksize=64)
+            _set_worker(job)
+            parsed = [_parse_in_worker(entry) for entry in entries]
+        else:
+            context = multiprocessing.get_context("fork")  # workers inherit the job as is
+            with context.Pool(workers, initializer=_set_worker, initargs=(job,)) as pool:
+                parsed = pool.map(_parse_in_worker, entries, chunksize=32)
+        _set_worker(None)
+        output = []
+        for resource, problems, prepared in parsed:
+            if resource is not None and prepare is not None:
+                result.prepared[resource.path] = prepared
+            output.append((resource, problems))
+        return output
 
     def _parse_one(self, entry, files) -> tuple[Resource | None, list[Problem]]:
         problems: list[Problem] = []
@@ -374,7 +394,8 @@ class Loader:
         except FileError as exc:
             problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
             return None
-        attachments = self._check_links(entry.path, split, problems, files)
+        links, body_text = read_body(split.body)
+        attachments = self._check_links(entry.path, split, links, problems, files)
         position = split.body.lower().find(schema.PLACEHOLDER.lower())
         if position >= 0:
             line = split.body_line + split.body.count("\n", 0, position)
@@ -392,16 +413,17 @@ class Loader:
             path=entry.path,
             body=split.body,
             body_line=split.body_line,
+            body_text=body_text,
             attachments=attachments,
             content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             **{k: v for k, v in values.items() if v is not None},
         )
 
-    def _check_links(self, path, split, problems, files) -> tuple[Attachment, ...]:
+    def _check_links(self, path, split, links, problems, files) -> tuple[Attachment, ...]:
         """Warn about relative links to missing files; list the attachments that exist."""
         folder = posixpath.dirname(path)
         found: dict[str, Attachment] = {}
-        for link in body_links(split.body):
+        for link in links:
             if not is_relative_url(link.url):
                 continue
             target = resolve_relative(folder, link.url)
@@ -454,18 +476,22 @@ class Loader:
                 result.invalid_paths.add(resource.path)
 
 
-_WORKER: tuple[Loader, dict] | None = None
+Prepare = Callable[[Resource, dict[str, Centre]], Any]
+_WORKER: tuple | None = None
 
 
-def _set_worker(loader: Loader, files: dict) -> None:
+def _set_worker(job: tuple | None) -> None:
     global _WORKER
-    _WORKER = (loader, files)
+    _WORKER = job
 
 
-def _parse_in_worker(entry: SourceEntry) -> tuple[Resource | None, list[Problem]]:
+def _parse_in_worker(entry: SourceEntry) -> tuple[Resource | None, list[Problem], Any]:
     assert _WORKER is not None
-    loader, files = _WORKER
-    return loader._parse_one(entry, files)
+    loader, files, prepare, centres = _WORKER
+    resource, problems = loader._parse_one(entry, files)
+    if resource is None or prepare is None:
+        return resource, problems, None
+    return replace(resource, body="", body_text=""), problems, prepare(resource, centres)
 
 
 def check_ids(resources: Iterable[Resource], result: LoadResult) -> None:

@@ -102,6 +102,7 @@ class Resource:
     licence: str | None = None
     body: str = ""
     body_line: int = 1
+    body_text: str = ""  # the body as plain text (what is indexed)
     attachments: tuple[Attachment, ...] = ()
     content_hash: str = ""
 

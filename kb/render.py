@@ -90,10 +90,9 @@ def is_relative_url(url: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def body_links(markdown_text: str) -> list[BodyLink]:
-    """Every link and image URL of a Markdown text, with its line."""
+def _links(tokens: list[Token]) -> list[BodyLink]:
     links = []
-    for block in _MD.parse(markdown_text):
+    for block in tokens:
         if block.type != "inline" or not block.children:
             continue
         line = block.map[0] if block.map else 0
@@ -105,6 +104,17 @@ def body_links(markdown_text: str) -> list[BodyLink]:
             elif child.type == "image":
                 links.append(BodyLink(str(child.attrGet("src") or ""), line, True))
     return links
+
+
+def body_links(markdown_text: str) -> list[BodyLink]:
+    """Every link and image URL of a Markdown text, with its line."""
+    return _links(_MD.parse(markdown_text))
+
+
+def read_body(markdown_text: str) -> tuple[list[BodyLink], str]:
+    """Links and plain text of a body from a single parse (the loader needs both)."""
+    tokens = _MD.parse(markdown_text)
+    return _links(tokens), _plain_text(tokens)
 
 
 def _slug(text: str) -> str:
@@ -206,8 +216,12 @@ def sanitize_html(html: str) -> str:
 
 def plain_text(markdown_text: str) -> str:
     """The readable text of a Markdown body (what the index stores), without markup."""
+    return _plain_text(_MD.parse(markdown_text))
+
+
+def _plain_text(tokens: list[Token]) -> str:
     parts: list[str] = []
-    for token in _MD.parse(markdown_text):
+    for token in tokens:
         if token.type == "inline":
             for child in token.children or ():
                 if child.type in ("text", "code_inline"):
