@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from .documents import FILTER_KEYS
+from .scoring import term_docnums, to_bitmap
 
 
 def bitmap(docnums: Iterable[int], size: int) -> int:
@@ -42,15 +45,17 @@ class FacetBitmaps:
     @classmethod
     def from_reader(cls, reader) -> FacetBitmaps:
         size = reader.doc_count_all()
-        live = bitmap(reader.all_doc_ids(), size)
+        live_mask = np.zeros(size, bool)
+        live_mask[np.fromiter(reader.all_doc_ids(), np.int64)] = True
         values: dict[str, dict[str, int]] = {}
         for key in FILTER_KEYS:
             values[key] = {}
             for raw in reader.lexicon(key):
                 value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                postings = reader.postings(key, value)
-                values[key][value] = bitmap(postings.all_ids(), size) & live
-        return cls(size, live, values)
+                mask = np.zeros(size, bool)
+                mask[term_docnums(reader, key, value)] = True
+                values[key][value] = to_bitmap(mask & live_mask)
+        return cls(size, to_bitmap(live_mask), values)
 
     def filter_bits(self, filters: dict[str, list[str]], skip: str | None = None) -> int:
         """AND across facets of (OR of the selected values); `skip` leaves one facet out."""

@@ -52,6 +52,16 @@ def _leaf_postings(matcher) -> tuple[list[int], list[float]]:
     return ids, weights
 
 
+def term_docnums(reader, field: str, text: str) -> np.ndarray:
+    """Document numbers of a term, over all segments."""
+    ids: list[int] = []
+    for leaf, offset in reader.leaf_readers():
+        if (field, text) in leaf:
+            leaf_ids, _ = _leaf_postings(leaf.postings(field, text))
+            ids.extend(i + offset for i in leaf_ids)
+    return np.fromiter(ids, np.int64, len(ids))
+
+
 class Scorer:
     """Per index version: cached postings and field lengths, and the BM25F computation."""
 
