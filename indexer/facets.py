@@ -7,33 +7,12 @@ version into a bitmap; a count is then a single AND and popcount.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .documents import FILTER_KEYS
 from .scoring import term_docnums, to_bitmap
-
-
-def bitmap(docnums: Iterable[int], size: int) -> int:
-    buffer = bytearray((size + 7) // 8)
-    for docnum in docnums:
-        buffer[docnum >> 3] |= 1 << (docnum & 7)
-    return int.from_bytes(buffer, "little")
-
-
-def docnums(bits: int) -> list[int]:
-    """Set bit positions, ascending."""
-    result = []
-    data = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-    for index, byte in enumerate(data):
-        if byte:
-            base = index << 3
-            for offset in range(8):
-                if byte >> offset & 1:
-                    result.append(base + offset)
-    return result
 
 
 @dataclass

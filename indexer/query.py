@@ -108,8 +108,3 @@ def phrase_query(phrase: tuple[str, ...]) -> wq.Query:
     if len(phrase) == 1:
         return wq.Or([wq.Term(field, phrase[0]) for field in TEXT_FIELDS])
     return wq.Or([wq.Phrase(field, list(phrase)) for field in TEXT_FIELDS])
-
-
-def term_query(term: str, boost: float = 1.0) -> wq.Query:
-    """The engine query for one analysed term in the title or the text."""
-    return wq.Or([wq.Term(f, term, boost=w * boost) for f, w in TEXT_FIELDS.items()])

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh import query as wq
 from whoosh.scoring import BM25F
 
 from kb.vocabulary import load_vocabularies
@@ -24,7 +23,7 @@ from . import highlight, query, spelling
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
-from .scoring import Scorer, from_bitmap, to_bitmap
+from .scoring import Clause, Scorer, from_bitmap, to_bitmap
 from .store import IndexFolder, Registry
 
 log = logging.getLogger(__name__)
@@ -194,6 +193,9 @@ class SearchIndex:
     def __init__(self, index_dir: Path | str) -> None:
         self.folder = IndexFolder(index_dir)
         self._lock = threading.Lock()
+        # Whoosh's readers seek and read shared file objects: one engine call at a time per
+        # process (threads of `kb serve`); gunicorn workers are separate processes.
+        self._engine = threading.RLock()
         self._snapshot: _Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self.vocabularies = load_vocabularies()
@@ -238,20 +240,21 @@ class SearchIndex:
     # --- search
 
     def search(self, request: SearchRequest) -> SearchResult:
-        snap = self.snapshot()
-        user_query = query.parse(request.q)
-        result = self._run_safely(snap, request, user_query)
-        if request.with_suggestion and user_query.text:
-            suggestion = spelling.suggest(snap.searcher.reader(), user_query.text)
-            if suggestion and suggestion != user_query.text:
-                result.suggestion = suggestion
-                if result.total == 0:
-                    corrected = self._run_safely(snap, request, query.parse(suggestion))
-                    if corrected.total:
-                        corrected.suggestion = suggestion
-                        corrected.corrected = True
-                        return corrected
-        return result
+        with self._engine:
+            snap = self.snapshot()
+            user_query = query.parse(request.q)
+            result = self._run_safely(snap, request, user_query)
+            if request.with_suggestion and user_query.text:
+                suggestion = spelling.suggest(snap.searcher.reader(), user_query.text)
+                if suggestion and suggestion != user_query.text:
+                    result.suggestion = suggestion
+                    if result.total == 0:
+                        corrected = self._run_safely(snap, request, query.parse(suggestion))
+                        if corrected.total:
+                            corrected.suggestion = suggestion
+                            corrected.corrected = True
+                            return corrected
+            return result
 
     def _run_safely(self, snap: _Snapshot, request: SearchRequest, user_query) -> SearchResult:
         """Run a query; if the engine fails on it, fall back to its plain words."""
@@ -358,33 +361,42 @@ class SearchIndex:
 
     def get(self, resource_id: str) -> dict | None:
         """Stored metadata of a published resource (None when not in the index)."""
-        snap = self.snapshot()
-        stored = snap.searcher.document(id=resource_id)
-        return json.loads(stored["meta"]) if stored else None
+        with self._engine:
+            snap = self.snapshot()
+            stored = snap.searcher.document(id=resource_id)
+            return json.loads(stored["meta"]) if stored else None
 
     def resolve_alias(self, old_id: str) -> str | None:
-        snap = self.snapshot()
-        stored = snap.searcher.document(alias=old_id)
-        return stored["id"] if stored else None
+        with self._engine:
+            snap = self.snapshot()
+            stored = snap.searcher.document(alias=old_id)
+            return stored["id"] if stored else None
 
     def more_like_this(self, resource_id: str, limit: int = 3) -> list[Hit]:
-        snap = self.snapshot()
-        docnum = snap.searcher.document_number(id=resource_id)
-        if docnum is None:
-            return []
-        stored = snap.searcher.stored_fields(docnum)
-        meta = json.loads(stored["meta"])
-        text = " ".join((stored.get("titre", ""),) * 3 + (meta["resume"], stored.get("corps", "")))
-        key_terms = snap.searcher.key_terms_from_text("texte", text, numterms=20)
-        subqueries: list[wq.Query] = [query.term_query(t, w) for t, w in key_terms]
-        for key in ("thematiques", "dispositifs"):
-            subqueries += [wq.Term(key, v, boost=2.0) for v in meta.get(key) or ()]
-        if not subqueries:
-            return []
-        results = snap.searcher.search(
-            wq.Or(subqueries), limit=limit + 1, mask=wq.Term("id", resource_id)
-        )
-        return [self._hit(snap, hit.docnum, round(hit.score, 4), set()) for hit in results][:limit]
+        with self._engine:
+            snap = self.snapshot()
+            docnum = snap.searcher.document_number(id=resource_id)
+            if docnum is None:
+                return []
+            stored = snap.searcher.stored_fields(docnum)
+            meta = json.loads(stored["meta"])
+            text = " ".join(
+                (stored.get("titre", ""),) * 3 + (meta["resume"], stored.get("corps", ""))
+            )
+            key_terms = snap.searcher.key_terms_from_text("texte", text, numterms=20)
+            clauses = [
+                Clause(field_name, term, weight * boost)
+                for term, weight in key_terms
+                for field_name, boost in query.TEXT_FIELDS.items()
+            ]
+            for key in ("thematiques", "dispositifs"):
+                clauses += [Clause(key, value, 2.0) for value in meta.get(key) or ()]
+            scores = snap.scorer.scores(clauses)
+            scores[docnum] = 0
+            scores[~snap.live_mask] = 0
+            candidates = np.flatnonzero(scores > 0)
+            best = candidates[np.argsort(-scores[candidates], kind="stable")[:limit]]
+            return [self._hit(snap, int(d), round(float(scores[d]), 4), set()) for d in best]
 
     def latest(self, limit: int = 10, filters: dict | None = None) -> list[Hit]:
         request = SearchRequest(
@@ -397,13 +409,14 @@ class SearchIndex:
         return self.search(request).hits
 
     def stats(self) -> dict[str, Any]:
-        snap = self.snapshot()
-        return {
-            "version": f"{snap.generation.name}.{snap.index.latest_generation()}",
-            "ressources": snap.searcher.doc_count(),
-            "indexe_le": snap.info.get("indexe_le"),
-            "centres": len(snap.centres),
-        }
+        with self._engine:
+            snap = self.snapshot()
+            return {
+                "version": f"{snap.generation.name}.{snap.index.latest_generation()}",
+                "ressources": snap.searcher.doc_count(),
+                "indexe_le": snap.info.get("indexe_le"),
+                "centres": len(snap.centres),
+            }
 
     def centres(self) -> dict[str, dict]:
         return dict(self.snapshot().centres)
