@@ -30,7 +30,7 @@ from .store import FileState, IndexFolder, Registry, StateStore, now_iso
 
 CENTRES_FILE = "centres.json"
 # Bump when the schema or the analysis changes: existing indexes are then rebuilt.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 def index_fingerprint() -> str:
@@ -107,6 +107,16 @@ def _prepare_document(resource: Resource, centres: dict[str, Centre]) -> dict | 
     if not resource.is_published:
         return None
     return to_document(resource, DocumentContext(load_vocabularies(), centres))
+
+
+def _opens(generation: Path) -> bool:
+    """Whether a generation can be opened (Whoosh pickles the analysers into its table of
+    contents: an index written by an older version of this code may no longer load)."""
+    try:
+        whoosh_index.open_dir(generation).close()
+    except Exception:  # noqa: BLE001 - any failure to load means: rebuild
+        return False
+    return True
 
 
 class Indexer:
@@ -199,6 +209,10 @@ class Indexer:
             if not self.folder.exists():
                 return self._rebuild(progress)
             info = self.folder.read_info(self.folder.current())
+            if not _opens(self.folder.current()):
+                report = self._rebuild(progress)
+                report.reason = "l'index existant ne peut plus être lu"
+                return report
             if info.get("empreinte") != index_fingerprint():
                 # Vocabularies, thesaurus or index format changed: every document is affected.
                 report = self._rebuild(progress)

@@ -380,3 +380,13 @@ def test_kill_9_at_any_moment_leaves_a_working_index(tmp_path):
     assert reader.search(SearchRequest(q='"Modification 5"')).total == len(
         sorted(content.rglob("res-*.md"))[5::3]
     )
+
+
+def test_unreadable_index_is_rebuilt(content, index_dir):
+    indexer = Indexer(content, index_dir)
+    indexer.update()
+    for toc in IndexFolder(index_dir).current().glob("_MAIN_*.toc"):
+        toc.write_bytes(b"not a table of contents")
+    report = indexer.update()
+    assert report.rebuilt and "ne peut plus être lu" in report.reason
+    assert indexed_ids(index_dir) == published_ids(content)

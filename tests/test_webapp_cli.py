@@ -91,3 +91,28 @@ def test_serve_help_is_french(run_kb):
     assert result.code == 0
     assert "adresse d'écoute" in result.out
     assert "docs/deploiement.md" in result.out
+
+
+def test_deployment_guide_documents_every_setting_and_option():
+    from kb.config import SETTINGS
+    from webapp import SETTING_NAMES
+    from webapp.commands import register
+
+    guide = (ROOT / "docs" / "deploiement.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.key}`" in guide, setting.key
+        assert f"`{setting.env}`" in guide, setting.env
+    for name in [*SETTING_NAMES, "KB_CONFIG", "KB_BUILD_INDEX"]:
+        assert name in guide, name
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(), argparse.ArgumentParser(add_help=False))
+    serve = parser._subparsers._group_actions[0].choices["serve"]
+    for action in serve._actions:
+        for option in action.option_strings:
+            if option.startswith("--") and option != "--help":
+                assert f"`{option}`" in guide, option
+    assert "'webapp:create_app()'" in guide
+    assert "gunicorn --workers" in guide
+    assert "kb index" in guide and "/healthz" in guide

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -191,7 +190,9 @@ def test_source_link_uses_the_configured_forge(webapp_site):
     template = "https://forge.example.org/crpv/contenu/-/blob/main/{chemin}"
     app = create_app(webapp_site.config(KB_SOURCE_URL=template))
     html = get_ok(app.test_client(), DIAGNOSTIC)
-    expected = "https://forge.example.org/crpv/contenu/-/blob/main/centre-alpha/diagnostic-en-marchant.md"
+    expected = (
+        "https://forge.example.org/crpv/contenu/-/blob/main/centre-alpha/diagnostic-en-marchant.md"
+    )
     assert expected in hrefs(html)
 
 
@@ -241,7 +242,11 @@ def test_an_alias_redirects_permanently_to_the_canonical_url(web_client, old):
             ["Gestion urbaine et sociale de proximité (GUSP)", "Démarche partenariale"],
         ),
         ("/centres", "Les centres de ressources", ["Centre Bêta (test)", "Île-de-France"]),
-        ("/territoires", "Les ressources par territoire", ["Occitanie", "Corse", "0\u00a0ressource"]),
+        (
+            "/territoires",
+            "Les ressources par territoire",
+            ["Occitanie", "Corse", "0\u00a0ressource"],
+        ),
     ],
 )
 def test_index_pages_list_every_value_with_counts(web_client, url, title, expected):
@@ -316,7 +321,11 @@ def test_unknown_browse_values_are_not_found(web_client, url):
 
 @pytest.mark.parametrize(
     "url",
-    ["/thematiques/mobilite?page=0", "/piliers/cadre-de-vie?page=x", "/centres/centre-alpha?tri=date"],
+    [
+        "/thematiques/mobilite?page=0",
+        "/piliers/cadre-de-vie?page=x",
+        "/centres/centre-alpha?tri=date",
+    ],
 )
 def test_browse_pages_check_their_parameters(web_client, url):
     response = web_client.get(url)
@@ -412,7 +421,6 @@ def test_a_new_index_version_is_seen_without_restart(tmp_path):
         "Texte neuf.\n",
         encoding="utf-8",
     )
-    time.sleep(0.01)
     Indexer(site.content, site.index).update()
     assert client.get("/ressources/centre-beta/nouvelle-fiche").status_code == 200
     assert client.get("/healthz").get_json()["ressources"] == 6 + SERIES
@@ -424,13 +432,14 @@ def test_a_new_index_version_is_seen_without_restart(tmp_path):
 def test_a_resource_turned_draft_disappears_before_reindexing(tmp_path):
     site = build_site(tmp_path)
     client = create_app(site.config()).test_client()
+    assert client.get("/ressources/centre-beta/maison-du-projet").status_code == 200
     path = site.content / "centre-beta" / "maison-du-projet.md"
+    text_before = path.read_text(encoding="utf-8")
     path.write_text(
-        path.read_text(encoding="utf-8").replace("---\n## Contexte", "---\n## Contexte", 1)
-        .replace("type: retour-experimentation", "type: retour-experimentation\nstatut: brouillon"),
-        encoding="utf-8",
+        text_before.replace("\ntype:", "\nstatut: brouillon\ntype:", 1), encoding="utf-8"
     )
     assert client.get("/ressources/centre-beta/maison-du-projet").status_code == 404
+    assert client.get("/ressources/centre-beta/maison-du-projet/source.md").status_code == 404
 
 
 def test_demo_content_smoke(tmp_path):
@@ -450,3 +459,45 @@ def test_demo_content_smoke(tmp_path):
         assert client.get(url).status_code == 200, url
     health = json.loads(client.get("/healthz").data)
     assert health["centres"] == 5
+
+
+ALL_PAGES = [
+    "/",
+    "/recherche",
+    "/recherche?q=diagnostic&piliers=cadre-de-vie",
+    "/recherche?q=zzzqqq",
+    "/recherche?page=x",
+    DIAGNOSTIC,
+    "/ressources/centre-beta/fiche-piegee",
+    "/piliers",
+    "/piliers/cohesion-sociale",
+    "/thematiques",
+    "/thematiques/education",
+    "/dispositifs",
+    "/dispositifs/pre",
+    "/centres",
+    "/centres/centre-gamma",
+    "/territoires",
+    "/territoires/76",
+    "/a-propos",
+    "/nulle-part",
+]
+
+
+@pytest.mark.parametrize("url", ALL_PAGES)
+def test_every_page_has_the_accessible_frame(web_client, url):
+    html = web_client.get(url).get_data(as_text=True)
+    one_h1(html)
+    assert '<html lang="fr">' in html
+    assert elements(html, "a", class_="skip-link", href="#contenu")
+    assert len(elements(html, "main", id="contenu")) == 1
+    assert elements(html, "nav", aria_label="Navigation principale")
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.strip() and title.endswith("Ressources politique de la ville")
+    # Every form control has a label (or is hidden).
+    labels = {label["for"] for label in elements(html, "label")}
+    for field in elements(html, "input"):
+        assert field.get("type") == "hidden" or field.get("id") in labels, field
+    # Search forms are distinct landmarks.
+    names = [form.get("aria-label") for form in elements(html, "form", role="search")]
+    assert len(names) == len(set(names)) and all(names)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from webapp_support import DIAGNOSTIC, HOSTILE, SERIES, SERIES_TITLE, elements, hrefs, text
+from webapp_support import DIAGNOSTIC, HOSTILE, SERIES, elements, hrefs, text
 
 from webapp.params import SearchParams
 
@@ -36,9 +36,15 @@ def facet_links(html: str, key: str) -> dict[str, dict]:
         r'<a class="facet-value( is-selected)?" href="([^"]+)">(.*?)</a>', section, re.S
     ):
         inner = match.group(3)
-        label = text(re.search(r'class="facet-label">(.*?)</span>\s*<span class="facet-count"', inner, re.S).group(1))
+        label = text(
+            re.search(
+                r'class="facet-label">(.*?)</span>\s*<span class="facet-count"', inner, re.S
+            ).group(1)
+        )
         label = label.replace("Retirer le filtre : ", "")
-        count = int(re.search(r'class="facet-count">([\d\u202f]+)', inner).group(1).replace("\u202f", ""))
+        count = int(
+            re.search(r'class="facet-count">([\d\u202f]+)', inner).group(1).replace("\u202f", "")
+        )
         found[label] = {
             "url": match.group(2).replace("&amp;", "&"),
             "selected": bool(match.group(1)),
@@ -145,7 +151,7 @@ def test_several_values_of_one_facet_are_combined_with_or(web_client):
     two = search(web_client, "centre=centre-alpha&centre=centre-beta")
     assert "2\u00a0ressources trouvées" in text(one)
     assert "5\u00a0ressources trouvées" in text(two)
-    assert search(web_client, "centre=centre-alpha,centre-beta") .count("result-title") == 5
+    assert search(web_client, "centre=centre-alpha,centre-beta").count("result-title") == 5
     centres = facet_links(two, "centre")
     assert centres["Centre Alpha des quartiers (test)"]["selected"]
     assert centres["Centre Bêta (test)"]["selected"]
@@ -159,7 +165,8 @@ def test_filters_of_different_facets_are_combined_with_and(web_client):
     html = search(web_client, "piliers=cadre-de-vie&region=11")
     assert result_links(html) == ["/ressources/centre-beta/maison-du-projet"]
     html = search(
-        web_client, "piliers=cadre-de-vie&piliers=cohesion-sociale&thematiques=participation-citoyenne"
+        web_client,
+        "piliers=cadre-de-vie&piliers=cohesion-sociale&thematiques=participation-citoyenne",
     )
     assert set(result_links(html)) == {DIAGNOSTIC, "/ressources/centre-beta/maison-du-projet"}
     html = search(web_client, "type=guide&dispositifs=npnru&publics=entreprises&departement=93")
@@ -271,7 +278,10 @@ def test_nothing_matches_nonsense(web_client):
         ("tri=titre", "tri inconnu « titre »"),
         ("tri=date&tri=pertinence", "le paramètre « tri » est donné plusieurs fois"),
         ("piliers=inconnu", "valeur inconnue « inconnu » pour le filtre « piliers »"),
-        ("thematiques=Mobilit%C3%A9", "valeur inconnue « Mobilité » pour le filtre « thematiques »"),
+        (
+            "thematiques=Mobilit%C3%A9",
+            "valeur inconnue « Mobilité » pour le filtre « thematiques »",
+        ),
         ("centre=centre-orphelin", "valeur inconnue « centre-orphelin » pour le filtre « centre »"),
         ("region=69", "valeur inconnue « 69 » pour le filtre « region »"),
         ("departement=999", "valeur inconnue « 999 »"),
@@ -283,7 +293,10 @@ def test_nothing_matches_nonsense(web_client):
         ("filtre=x", "paramètre inconnu « filtre »"),
         ("pilier=cadre-de-vie", "paramètre inconnu « pilier »"),
         ("piliers[]=cadre-de-vie", "paramètre inconnu « piliers[] »"),
-        ("piliers=" + ",".join(["cadre-de-vie"] * 3 + [f"x{i}" for i in range(25)]), "trop de valeurs"),
+        (
+            "piliers=" + ",".join(["cadre-de-vie"] * 3 + [f"x{i}" for i in range(25)]),
+            "trop de valeurs",
+        ),
     ],
 )
 def test_bad_parameters_get_a_french_message_and_400(web_client, query, message):
@@ -295,7 +308,9 @@ def test_bad_parameters_get_a_french_message_and_400(web_client, query, message)
 
 
 def test_bad_parameter_page_offers_the_usable_search(web_client):
-    html = search(web_client, "q=mobilit%C3%A9&piliers=inconnu&thematiques=mobilite&page=x", status=400)
+    html = search(
+        web_client, "q=mobilit%C3%A9&piliers=inconnu&thematiques=mobilite&page=x", status=400
+    )
     assert "/recherche?q=mobilit%C3%A9&thematiques=mobilite" in hrefs(html)
     assert elements(html, "input", id="recherche-erreur", value="mobilité")
 
@@ -324,11 +339,15 @@ def test_post_is_not_allowed(web_client):
     assert "Méthode non autorisée" in text(response.get_data(as_text=True))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["q", "page", "tri", "annee", "piliers", "centre", "region", "x", "q[]"]),
+            st.sampled_from(
+                ["q", "page", "tri", "annee", "piliers", "centre", "region", "x", "q[]"]
+            ),
             st.text(max_size=40),
         ),
         max_size=5,
@@ -340,11 +359,13 @@ def test_random_query_strings_never_fail_the_server(web_client, pairs):
     response = web_client.get("/recherche?" + urlencode(pairs))
     assert response.status_code in (200, 400, 404), response.status_code
     body = response.get_data(as_text=True)
-    assert "<html lang=\"fr\">" in body
+    assert '<html lang="fr">' in body
     assert "\x00" not in body
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.binary(max_size=60))
 def test_raw_query_bytes_never_fail_the_server(web_client, raw):
     from urllib.parse import quote_from_bytes
@@ -357,11 +378,20 @@ def test_raw_query_bytes_never_fail_the_server(web_client, raw):
 
 
 def test_search_params_urls_are_stable_and_leave_defaults_out():
-    params = SearchParams(q="été", filters={"region": ("84",), "piliers": ("a", "b")}, sort="date", page=3)
-    assert params.url() == "/recherche?q=%C3%A9t%C3%A9&piliers=a&piliers=b&region=84&tri=date&page=3"
-    assert params.toggled("piliers", "a").url() == "/recherche?q=%C3%A9t%C3%A9&piliers=b&region=84&tri=date"
+    params = SearchParams(
+        q="été", filters={"region": ("84",), "piliers": ("a", "b")}, sort="date", page=3
+    )
+    assert (
+        params.url() == "/recherche?q=%C3%A9t%C3%A9&piliers=a&piliers=b&region=84&tri=date&page=3"
+    )
+    assert (
+        params.toggled("piliers", "a").url()
+        == "/recherche?q=%C3%A9t%C3%A9&piliers=b&region=84&tri=date"
+    )
     assert params.toggled("publics", "x").filters["publics"] == ("x",)
-    assert params.without("region").url() == "/recherche?q=%C3%A9t%C3%A9&piliers=a&piliers=b&tri=date"
+    assert (
+        params.without("region").url() == "/recherche?q=%C3%A9t%C3%A9&piliers=a&piliers=b&tri=date"
+    )
     assert params.with_sort("pertinence").url().endswith("region=84")
     assert SearchParams().url() == "/recherche"
 

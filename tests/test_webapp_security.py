@@ -85,7 +85,7 @@ def test_hostile_resource_page_contains_nothing_executable(web_client):
         "<object",
         "<base",
         "<style",
-        "<form action=\"https",
+        '<form action="https',
         "<meta http-equiv",
     ):
         assert needle not in lowered, needle
@@ -279,3 +279,20 @@ def test_broken_index_gives_500_and_unhealthy_status(tmp_path, webapp_site):
 def test_large_request_bodies_are_refused(web_client):
     response = web_client.post("/recherche", data="x" * 100_000)
     assert response.status_code in (405, 413)
+
+
+def test_a_view_may_send_its_own_policy(webapp_site):
+    from flask import make_response
+
+    app = create_app(webapp_site.config())
+
+    @app.get("/_integrable")
+    def framable():
+        response = make_response("liste")
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors *"
+        return response
+
+    response = app.test_client().get("/_integrable")
+    assert response.headers["Content-Security-Policy"].endswith("frame-ancestors *")
+    assert "X-Frame-Options" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from htmlcheck import FORBIDDEN_ELEMENTS, URL_ATTRIBUTES, url_scheme_is_forbidden
+
 from indexer.build import Indexer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "webapp"
@@ -118,7 +120,6 @@ def build_site(base: Path) -> Site:
     return Site(content, index, outside)
 
 
-
 # --- Reading pages -------------------------------------------------------------------------
 
 
@@ -215,3 +216,12 @@ def page_dangers(html: str) -> list[str]:
     if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html):
         found.append("script en ligne")
     return found
+
+
+def require(available: bool, what: str) -> None:
+    """Skip a test whose tool is missing on a developer's machine; fail loudly in CI."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} est introuvable alors que CI est défini : il doit être installé")
+    pytest.skip(f"{what} introuvable (le test tourne en CI)")

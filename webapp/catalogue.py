@@ -114,14 +114,15 @@ class Catalogue:
         if key in VOCABULARY_OF:
             return self.vocabulary(key).label(value)
         if key == "centre":
-            centre = self.centres().get(value)
-            return centre.nom if centre else value
+            return self.index.label("centre", value)
         return value
 
     def centres(self) -> dict[str, CentreInfo]:
         """The centres with a valid card, as indexed, sorted by name."""
         centres = [
-            CentreInfo(centre_id, data.get("nom") or centre_id, data.get("region"), data.get("site"))
+            CentreInfo(
+                centre_id, data.get("nom") or centre_id, data.get("region"), data.get("site")
+            )
             for centre_id, data in self.index.centres().items()
         ]
         return {c.id: c for c in sorted(centres, key=lambda c: c.nom.casefold())}
@@ -172,4 +173,3 @@ class Catalogue:
 
 def current_catalogue() -> Catalogue:
     return current_app.extensions["kb_catalogue"]
-

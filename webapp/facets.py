@@ -74,6 +74,8 @@ def active_filters(
         for value in params.filters.get(key, ()):
             text = year_label(value) if key == "annee" else label(key, value)
             active.append(
-                ActiveFilter(key, FILTER_NAMES[key], value, text, params.without(key, value).url(path))
+                ActiveFilter(
+                    key, FILTER_NAMES[key], value, text, params.without(key, value).url(path)
+                )
             )
     return active

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -66,6 +67,22 @@ def date_fr(value: dt.date | str | None) -> str:
 def iso_date(value: dt.date | str | None) -> str:
     day = as_date(value)
     return day.isoformat() if day else ""
+
+
+_BEFORE_PUNCTUATION = re.compile(r" ([:;!?»])|(«) ")
+
+
+def typography_fr(text: str) -> str:
+    """No-break spaces around French double punctuation, so that `:` never starts a line
+    (a full one before `:` and inside quotes, a narrow one before `;`, `!`, `?`)."""
+
+    def space(match: re.Match) -> str:
+        if match.group(2):
+            return f"«{NBSP}"
+        mark = match.group(1)
+        return (NBSP if mark in ":»" else NNBSP) + mark
+
+    return _BEFORE_PUNCTUATION.sub(space, text)
 
 
 def number_fr(value: int) -> str:
@@ -154,6 +171,7 @@ def install(app: Flask) -> None:
         filesize=filesize_fr,
         file_kind=file_kind,
         periode_fr=periode_fr,
+        typo=typography_fr,
     )
     app.jinja_env.globals.update(
         label=label,

@@ -34,7 +34,12 @@ HEADERS = {
 
 
 def add_headers(response: Response) -> Response:
+    # A view may send its own policy (an embeddable page will allow framing): then the
+    # older X-Frame-Options header, which cannot express it, is left out.
+    own_policy = "Content-Security-Policy" in response.headers
     for name, value in HEADERS.items():
+        if name == "X-Frame-Options" and own_policy:
+            continue
         response.headers.setdefault(name, value)
     return response
 
