@@ -113,8 +113,9 @@ class Glossary:
         return found
 
     def _dispositif_expansion(self, dispositif: _Dispositif, source: str) -> Expansion:
-        highlight = {t for name in dispositif.names for t in name}
-        highlight |= {t for acronym in dispositif.acronyms for t in terms(acronym)}
+        # Only the acronyms are highlighted: the words of the full names ("nouveau",
+        # "programme"...) would light up everywhere.
+        highlight = {t for acronym in dispositif.acronyms for t in terms(acronym)}
         return Expansion(tuple(sorted(highlight)), GLOSSARY_BOOST, dispositif.id, source)
 
     def expand(self, query: str) -> list[Expansion]:
@@ -142,10 +143,9 @@ class Glossary:
         for number, group in enumerate(self.thesaurus):
             matched = [expr for expr in group if _contains(query_terms, expr)]
             if matched:
-                others = {t for expr in group if expr not in matched for t in expr}
                 expansions.append(
                     Expansion(
-                        tuple(sorted(others)),
+                        (),  # equivalent expressions are found, not highlighted word by word
                         THESAURUS_BOOST,
                         None,
                         " ".join(matched[0]),
