@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from whoosh.scoring import BM25F
 from kb.vocabulary import load_vocabularies
 
 from . import highlight, query, spelling
+from .analysis import terms
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
@@ -130,6 +132,7 @@ class _Snapshot:
         else:
             self.days = np.zeros(size, np.int64)
         self.scorer = Scorer(self.searcher, size)
+        self.related: dict[tuple[str, int], list[Hit]] = {}
         for name in query.TEXT_FIELDS:  # read once per version, not on a user's request
             self.scorer.lengths(name)
         self.centres = self._centres()
@@ -185,6 +188,22 @@ def expand_years(values: tuple[str, ...], known: list[str]) -> list[str]:
         else:
             years.append(value.strip())
     return years
+
+
+def _key_terms(searcher, title: str, summary: str, body: str, count: int = 12):
+    """The terms that best characterise a resource: frequent in it (title and summary
+    counting more), rare in the corpus. Whoosh's `key_terms_from_text` looked up every
+    distinct word of the text and took most of a resource page's time."""
+    frequencies = Counter(terms(title) * 3 + terms(summary) * 2 + terms(body))
+    weighted = [
+        (term, tf * searcher.idf("texte", term))
+        for term, tf in frequencies.most_common(60)
+        if not term.isupper() or len(term) > 1
+    ]
+    weighted.sort(key=lambda pair: -pair[1])
+    top = weighted[:count]
+    best = top[0][1] if top else 1.0
+    return [(term, weight / best) for term, weight in top]
 
 
 class SearchIndex:
@@ -375,28 +394,31 @@ class SearchIndex:
     def more_like_this(self, resource_id: str, limit: int = 3) -> list[Hit]:
         with self._engine:
             snap = self.snapshot()
-            docnum = snap.searcher.document_number(id=resource_id)
-            if docnum is None:
-                return []
-            stored = snap.searcher.stored_fields(docnum)
-            meta = json.loads(stored["meta"])
-            text = " ".join(
-                (stored.get("titre", ""),) * 3 + (meta["resume"], stored.get("corps", ""))
-            )
-            key_terms = snap.searcher.key_terms_from_text("texte", text, numterms=20)
-            clauses = [
-                Clause(field_name, term, weight * boost)
-                for term, weight in key_terms
-                for field_name, boost in query.TEXT_FIELDS.items()
-            ]
-            for key in ("thematiques", "dispositifs"):
-                clauses += [Clause(key, value, 2.0) for value in meta.get(key) or ()]
-            scores = snap.scorer.scores(clauses)
-            scores[docnum] = 0
-            scores[~snap.live_mask] = 0
-            candidates = np.flatnonzero(scores > 0)
-            best = candidates[np.argsort(-scores[candidates], kind="stable")[:limit]]
-            return [self._hit(snap, int(d), round(float(scores[d]), 4), set()) for d in best]
+            key = (resource_id, limit)
+            if key not in snap.related:
+                if len(snap.related) > 2048:
+                    snap.related.clear()
+                snap.related[key] = self._more_like_this(snap, resource_id, limit)
+            return snap.related[key]
+
+    def _more_like_this(self, snap: _Snapshot, resource_id: str, limit: int) -> list[Hit]:
+        docnum = snap.searcher.document_number(id=resource_id)
+        if docnum is None:
+            return []
+        stored = snap.searcher.stored_fields(docnum)
+        meta = json.loads(stored["meta"])
+        key_terms = _key_terms(
+            snap.searcher, stored.get("titre", ""), meta["resume"], stored.get("corps", "")
+        )
+        clauses = [Clause("texte", term, weight) for term, weight in key_terms]
+        for key in ("thematiques", "dispositifs"):
+            clauses += [Clause(key, value, 2.0) for value in meta.get(key) or ()]
+        scores = snap.scorer.scores(clauses)
+        scores[docnum] = 0
+        scores[~snap.live_mask] = 0
+        candidates = np.flatnonzero(scores > 0)
+        best = candidates[np.argsort(-scores[candidates], kind="stable")[:limit]]
+        return [self._hit(snap, int(d), round(float(scores[d]), 4), set()) for d in best]
 
     def latest(self, limit: int = 10, filters: dict | None = None) -> list[Hit]:
         request = SearchRequest(

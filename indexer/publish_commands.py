@@ -1,0 +1,278 @@
+"""`kb hooks` (install, and the pre-receive/post-receive hooks git runs) and `kb sync`.
+
+What git's hooks print reaches the pusher as `remote:` lines: everything goes to stderr,
+in French. The pre-receive hook only needs `kb/` (the validator and the push policy);
+the index is imported when something is published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+from kb.config import ConfigError, Settings
+from kb.gitsource import Git, is_null
+from kb.hooks import HookInstallError, install_hooks, plan_hooks
+from kb.publication import PublicationSettings, append_log, pre_receive, read_updates
+
+HOOK_STATES = {
+    "nouveau": "installé",
+    "identique": "déjà installé, inchangé",
+    "mis à jour": "mis à jour",
+    "chaîné": "installé ; le crochet existant est conservé sous {previous} et exécuté avant",
+}
+
+
+def register(subparsers, parent: argparse.ArgumentParser) -> None:
+    hooks = subparsers.add_parser(
+        "hooks",
+        help="crochets git du dépôt de contenu (publication par git push)",
+        description="Installe les crochets pre-receive et post-receive dans un dépôt nu : "
+        "les poussées sur la branche publiée sont vérifiées (droits, fichiers, contenu) "
+        "puis mises en ligne. Voir docs/publier.md.",
+    )
+    actions = hooks.add_subparsers(dest="hooks_action", metavar="ACTION", parser_class=type(hooks))
+    actions.required = True
+    install = actions.add_parser(
+        "install",
+        parents=[parent],
+        help="installer les crochets dans un dépôt nu",
+        description="Installe (ou met à jour) les crochets pre-receive et post-receive du "
+        "dépôt nu DÉPÔT. Les crochets appellent kb avec ce même interpréteur Python et des "
+        "chemins absolus. --config est obligatoire : il contient les comptes autorisés.",
+    )
+    install.add_argument(
+        "repository", metavar="DÉPÔT", help="dépôt git nu (ex. /srv/git/contenu.git)"
+    )
+    install.add_argument(
+        "--deploy",
+        metavar="DOSSIER",
+        help="dossier où le contenu publié est extrait, celui que lit le site "
+        "(défaut : le réglage contenu)",
+    )
+    install.add_argument(
+        "--chainer",
+        action="store_true",
+        help="conserver un crochet existant qui n'est pas de kb et l'exécuter aussi",
+    )
+    install.set_defaults(handler=run_install)
+    for name, handler, role in (
+        ("pre-receive", run_pre_receive, "vérifier une poussée avant de l'accepter"),
+        ("post-receive", run_post_receive, "publier une poussée acceptée"),
+    ):
+        hook = actions.add_parser(
+            name,
+            parents=[parent],
+            help=f"(lancé par git) {role}",
+            description=f"Lancé par git dans le dépôt nu : {role}. Lit sur l'entrée standard "
+            "les lignes « ancien nouveau référence ».",
+        )
+        hook.add_argument(
+            "--precedent",
+            metavar="CROCHET",
+            help="crochet préexistant, exécuté aussi avec la même entrée",
+        )
+        hook.set_defaults(handler=handler)
+
+    sync = subparsers.add_parser(
+        "sync",
+        parents=[parent],
+        help="récupérer le dépôt de contenu, le vérifier et le publier",
+        description="Récupère la branche publiée du dépôt, la vérifie comme kb check, puis "
+        "met à jour le dossier de contenu et l'index. Si la vérification échoue, la version "
+        "en ligne reste inchangée. Code de sortie 0 si la version est en ligne, 1 sinon. "
+        "Pour une tâche planifiée (cron) ou pour relancer une publication.",
+    )
+    sync.add_argument(
+        "--remote",
+        metavar="ADRESSE",
+        help="adresse ou chemin du dépôt (défaut : le réglage publication.depot)",
+    )
+    sync.add_argument(
+        "--branch",
+        metavar="BRANCHE",
+        help="branche à publier (défaut : le réglage publication.branche)",
+    )
+    sync.set_defaults(handler=run_sync)
+
+
+def _say(text: str = "") -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- kb hooks install -----------------------------------------------------------------------
+
+
+def run_install(args: argparse.Namespace, settings: Settings) -> int:
+    repository = Path(args.repository).resolve()
+    content = Path(args.deploy).resolve() if args.deploy else settings.content.resolve()
+    index = settings.index.resolve()
+    if settings.config_file is None:
+        _say(
+            "erreur : indiquez le fichier de configuration du serveur avec --config FICHIER : "
+            "il déclare les comptes autorisés ([publication.comptes])"
+        )
+        return 2
+    config = settings.config_file.resolve()
+    publication = PublicationSettings.from_settings(settings)
+    from .publish import PublicationError, Publisher  # checks where the folders are
+
+    try:
+        Publisher(content, index, publication)
+        plans = plan_hooks(repository, content, index, config, chain=args.chainer)
+        install_hooks(plans)
+    except (HookInstallError, PublicationError) as exc:
+        _say(f"erreur : {exc}")
+        return 1
+    except OSError as exc:
+        _say(f"erreur : écriture impossible ({exc})")
+        return 1
+    for plan in plans:
+        state = HOOK_STATES[plan.state].format(previous=plan.previous)
+        print(f"{plan.name} : {state} ({plan.target})")
+    print(
+        f"Les poussées sur la branche « {publication.branch} » seront vérifiées puis publiées "
+        f"dans {content} (index : {index}, configuration : {config})."
+    )
+    if not publication.accounts:
+        _say(
+            f"avertissement : aucun compte dans [publication.comptes] de {config} : "
+            "personne ne peut publier"
+        )
+    if Git(repository).resolve_commit(f"refs/heads/{publication.branch}"):
+        print(
+            "Pour publier dès maintenant le contenu déjà présent dans le dépôt :\n  "
+            + " ".join(
+                [
+                    "kb sync --remote",
+                    str(repository),
+                    "--content",
+                    str(content),
+                    "--index",
+                    str(index),
+                    "--config",
+                    str(config),
+                ]
+            )
+        )
+    return 0
+
+
+# --- the hooks --------------------------------------------------------------------------------
+
+
+def _run_previous(path: str | None, data: bytes) -> int:
+    """Run a chained, pre-existing hook with the same input; its exit code."""
+    if not path:
+        return 0
+    try:
+        return subprocess.run([path], input=data, check=False).returncode
+    except OSError as exc:
+        _say(f"erreur : le crochet {path} n'a pas pu être lancé ({exc.strerror or exc})")
+        return 1
+
+
+def _repository() -> Path:
+    # git runs hooks from the repository, with GIT_DIR set (often to ".").
+    return Path(os.environ.get("GIT_DIR", ".")).resolve()
+
+
+def run_pre_receive(args: argparse.Namespace, settings: Settings) -> int:
+    data = sys.stdin.buffer.read()
+    code = _run_previous(args.precedent, data)
+    if code != 0:
+        return code
+    publication = None
+    try:
+        publication = PublicationSettings.from_settings(settings)
+        updates = read_updates(data.decode("utf-8", errors="replace").splitlines())
+        return pre_receive(updates, Git(_repository()), publication, os.environ, sys.stderr)
+    except ConfigError as exc:
+        _say(f"erreur : configuration du serveur invalide ({exc}) : poussée refusée")
+        return 1
+    except Exception as exc:  # refuse rather than let anything through unchecked
+        _say(
+            f"erreur : la vérification n'a pas pu se faire ({type(exc).__name__}) : poussée "
+            "refusée ; le détail est dans le journal de publication du serveur"
+        )
+        if publication is not None:
+            append_log(publication.log_file, "pre-receive : " + traceback.format_exc())
+        return 1
+
+
+def run_post_receive(args: argparse.Namespace, settings: Settings) -> int:
+    data = sys.stdin.buffer.read()
+    code = 0
+    try:
+        publication = PublicationSettings.from_settings(settings)
+    except ConfigError as exc:
+        _say(f"erreur : configuration du serveur invalide ({exc}) : rien n'a été publié")
+        publication, code = None, 1
+    updates = read_updates(data.decode("utf-8", errors="replace").splitlines())
+    if publication is not None and any(
+        ref == publication.ref and not is_null(new) for _old, new, ref in updates
+    ):
+        code = _publish_push(settings, publication)
+    _run_previous(args.precedent, data)  # after publishing: the pusher waits for us first
+    return code
+
+
+def _publish_push(settings: Settings, publication: PublicationSettings) -> int:
+    from .publish import PublicationError, Publisher
+
+    try:
+        publisher = Publisher(
+            settings.content, settings.index, publication, settings["attente_verrou"]
+        )
+    except PublicationError as exc:
+        _say(f"erreur : {exc}")
+        return 1
+    result = publisher.publish(str(_repository()), validate=False, source="post-receive")
+    for line in result.lines:
+        _say(line)
+    if result.ok:
+        version = f" (version {result.commit[:10]})" if result.commit else ""
+        _say(f"Publication : {result.summary()}{version}.")
+        return 0
+    _say(
+        f"erreur : la publication a échoué : {result.message}. Les fichiers sont bien dans le "
+        "dépôt, mais le site n'est pas à jour : prévenez l'administrateur (il peut relancer "
+        "la publication avec « kb sync », voir docs/publier.md)."
+    )
+    return 1
+
+
+# --- kb sync ----------------------------------------------------------------------------------
+
+
+def run_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from .publish import PublicationError, Publisher
+
+    publication = PublicationSettings.from_settings(settings)
+    remote = args.remote or publication.remote
+    if not remote:
+        _say(
+            "erreur : aucun dépôt à récupérer : indiquez --remote ADRESSE ou le réglage "
+            "publication.depot"
+        )
+        return 2
+    try:
+        publisher = Publisher(
+            settings.content, settings.index, publication, settings["attente_verrou"]
+        )
+    except PublicationError as exc:
+        _say(f"erreur : {exc}")
+        return 2
+    result = publisher.publish(remote, args.branch, validate=True, source="kb sync")
+    for line in result.lines:
+        _say(line)
+    if result.ok:
+        version = f" (version {result.commit[:10]})" if result.commit else ""
+        print(f"Publication : {result.summary()}{version}.")
+        return 0
+    _say(f"erreur : {result.message}")
+    return 1
