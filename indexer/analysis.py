@@ -11,7 +11,9 @@ import re
 import unicodedata
 
 import snowballstemmer
-from whoosh.analysis import Filter, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
+
+from kb.vocabulary import load_vocabularies
 
 # Words joined by apostrophes stay one token here (`l'insertion`, `aujourd'hui`); the
 # elision filter then removes the elided article or pronoun.
@@ -61,8 +63,6 @@ def fold_word(word: str) -> str:
 def protected_acronyms() -> frozenset[str]:
     """Acronyms whose lower-case form is an ordinary word (`PRE` / `pré`), from the
     vocabularies. Written in capitals, they are indexed as a distinct, upper-case term."""
-    from kb.vocabulary import load_vocabularies
-
     found = set()
     for term in load_vocabularies().dispositifs:
         if term.get("ambigu") and term.get("sigle"):
@@ -70,35 +70,20 @@ def protected_acronyms() -> frozenset[str]:
     return frozenset(found)
 
 
-class ElisionFilter(Filter):
-    """`l'insertion` -> `insertion`, `qu’elle` -> `elle` (straight or typographic apostrophe)."""
+class WordTokenizer(Tokenizer):
+    """Tokenise, then turn each word into its term with a cached per-word function.
 
-    def __call__(self, tokens):
-        for token in tokens:
-            text = _ELISION.sub("", token.text)
-            if text != token.text:
-                token.text = text
-            yield token
-
-
-class FoldFilter(Filter):
-    def __call__(self, tokens):
-        for token in tokens:
-            token.text = fold_word(token.text)
-            yield token
-
-
-class FrenchTokenizer(Tokenizer):
-    """Tokenise, then lower-case, split elisions, drop stop words, fold and stem.
-
-    The steps run in that order inside `analyse_word` (cached per distinct word); they are
-    fused into the tokenizer because every Whoosh filter layer costs a Python generator
-    step per token, and indexing time is mostly spent here. Positions are renumbered over
-    the words kept, so that phrases match across stop words (`programme de réussite` =
-    `programme réussite`), as Whoosh's StopFilter does.
+    For searchable text (`kind="terme"`) the function lower-cases, splits elisions, drops
+    stop words, folds accents and stems, in that order (`analyse_word`); for the spelling
+    lexicon it keeps unstemmed words (`spelling_word`, `spelling_form`). The steps are fused
+    into the tokenizer because every Whoosh filter layer costs a Python generator step per
+    token, and indexing time is mostly spent here. Positions are renumbered over the words
+    kept, so that phrases match across stop words (`programme de réussite` = `programme
+    réussite`), as Whoosh's StopFilter does.
     """
 
-    is_morph = True
+    def __init__(self, kind: str = "terme") -> None:
+        self.kind = kind
 
     def __call__(
         self,
@@ -123,9 +108,10 @@ class FrenchTokenizer(Tokenizer):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
+        word_term = _WORD_FUNCTIONS[self.kind]
         position = start_pos
         for match in _TOKEN.finditer(value):
-            term = analyse_word(match.group(0))
+            term = word_term(match.group(0))
             if term is None:
                 continue
             token.text = term
@@ -153,44 +139,6 @@ def analyse_word(word: str) -> str | None:
     return stem(fold_word(lower))
 
 
-class SpellingTokenizer(Tokenizer):
-    """Words for the spelling lexicon: lower-cased, elisions removed, stop words and short
-    words dropped; folded (`orth`) or as `folded|accented` (`graphie`). Fused and cached
-    like FrenchTokenizer."""
-
-    def __init__(self, with_accents: bool = False) -> None:
-        self.with_accents = with_accents
-
-    def __call__(
-        self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            token.text = value
-            token.boost = 1.0
-            yield token
-            return
-        spell = spelling_form if self.with_accents else spelling_word
-        for match in _TOKEN.finditer(value):
-            word = spell(match.group(0))
-            if word is None:
-                continue
-            token.text = word
-            token.boost = 1.0
-            token.stopped = False
-            yield token
-
-
 @functools.lru_cache(maxsize=500_000)
 def spelling_word(word: str) -> str | None:
     """The folded form of a word for the spelling lexicon, None if it is not a candidate."""
@@ -211,17 +159,20 @@ def spelling_form(word: str) -> str | None:
 
 def french_analyzer():
     """Full analysis for searchable text fields."""
-    return FrenchTokenizer()
+    return WordTokenizer("terme")
 
 
 def spelling_analyzer():
     """Folded, unstemmed words: the lexicon that corrections are drawn from."""
-    return SpellingTokenizer()
+    return WordTokenizer("orth")
 
 
 def spelling_form_analyzer():
     """`folded|accented` pairs, to display corrections with their real accents."""
-    return SpellingTokenizer(with_accents=True)
+    return WordTokenizer("graphie")
+
+
+_WORD_FUNCTIONS = {"terme": analyse_word, "orth": spelling_word, "graphie": spelling_form}
 
 
 def terms(text: str) -> list[str]:
