@@ -22,10 +22,23 @@ from kb.loader import load_tree
 from kb.vocabulary import load_vocabularies
 
 DEMO = Path(__file__).resolve().parent.parent / "content"
-SECTIONS = ("Contexte", "Objectifs", "Mise en œuvre", "Partenaires et moyens", "Résultats",
-            "Enseignements", "Pour aller plus loin")
-TYPE_WEIGHTS = {"fiche-pratique": 40, "retour-experimentation": 25, "etude": 10, "guide": 10,
-                "compte-rendu": 10, "texte-de-reference": 5}
+SECTIONS = (
+    "Contexte",
+    "Objectifs",
+    "Mise en œuvre",
+    "Partenaires et moyens",
+    "Résultats",
+    "Enseignements",
+    "Pour aller plus loin",
+)
+TYPE_WEIGHTS = {
+    "fiche-pratique": 40,
+    "retour-experimentation": 25,
+    "etude": 10,
+    "guide": 10,
+    "compte-rendu": 10,
+    "texte-de-reference": 5,
+}
 
 
 def demo_words() -> tuple[list[str], list[float]]:
@@ -48,7 +61,9 @@ class CorpusGenerator:
         self.departements = [t for t in self.vocab.departements]
 
     def sentence(self, low: int = 8, high: int = 22) -> str:
-        chosen = self.random.choices(self.words, cum_weights=self.cumulative, k=self.random.randint(low, high))
+        chosen = self.random.choices(
+            self.words, cum_weights=self.cumulative, k=self.random.randint(low, high)
+        )
         text = " ".join(chosen)
         return text[:1].upper() + text[1:] + "."
 

@@ -34,10 +34,16 @@ def create(db: sqlite3.Connection) -> None:
 
 
 def _values(resource: Resource) -> list[tuple[str, str]]:
-    pairs = [("type", resource.type), ("centre", resource.centre),
-             ("annee", str(resource.date.year))]
-    pairs += [(k, v) for k in ("piliers", "thematiques", "dispositifs", "publics")
-              for v in getattr(resource, k)]
+    pairs = [
+        ("type", resource.type),
+        ("centre", resource.centre),
+        ("annee", str(resource.date.year)),
+    ]
+    pairs += [
+        (k, v)
+        for k in ("piliers", "thematiques", "dispositifs", "publics")
+        for v in getattr(resource, k)
+    ]
     if resource.territoire.region:
         pairs.append(("region", resource.territoire.region))
     return pairs
@@ -50,8 +56,9 @@ def add(db: sqlite3.Connection, resource: Resource) -> None:
         (resource.id, resource.titre, resource.resume, plain_text(resource.body), meta),
     )
     rowid = cursor.lastrowid
-    db.executemany("INSERT INTO facettes VALUES (?, ?, ?)",
-                   [(rowid, k, v) for k, v in _values(resource)])
+    db.executemany(
+        "INSERT INTO facettes VALUES (?, ?, ?)", [(rowid, k, v) for k, v in _values(resource)]
+    )
 
 
 def build(content: Path, path: Path) -> int:

@@ -64,34 +64,69 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "webapp:create_app()"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "webapp:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         wait_until_up(base + "/healthz")
         with tempfile.TemporaryDirectory() as folder:
             prefix = Path(folder) / "charge"
             subprocess.run(
-                [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
-                 "--headless", "--users", str(args.users), "--spawn-rate", str(args.users),
-                 "--run-time", f"{args.seconds}s", "--host", base, "--csv", str(prefix),
-                 "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"],
-                cwd=ROOT, env={**env, "KB_BENCH_RESOURCES": json.dumps(resources),
-                               "PYTHONPATH": str(ROOT)},
-                check=False, timeout=args.seconds + 120,
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    str(ROOT / "bench" / "locustfile.py"),
+                    "--headless",
+                    "--users",
+                    str(args.users),
+                    "--spawn-rate",
+                    str(args.users),
+                    "--run-time",
+                    f"{args.seconds}s",
+                    "--host",
+                    base,
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--loglevel",
+                    "WARNING",
+                    "--stop-timeout",
+                    "5",
+                ],
+                cwd=ROOT,
+                env={**env, "KB_BENCH_RESOURCES": json.dumps(resources), "PYTHONPATH": str(ROOT)},
+                check=False,
+                timeout=args.seconds + 120,
             )
             rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"Charge : {args.users} utilisateurs simultanés pendant {args.seconds} s, gunicorn "
-          f"{args.workers} processus, {args.size} ressources.\n")
+    print(
+        f"Charge : {args.users} utilisateurs simultanés pendant {args.seconds} s, gunicorn "
+        f"{args.workers} processus, {args.size} ressources.\n"
+    )
     print("| Page | Requêtes | Échecs | Requêtes/s | Médiane | p95 |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | "
-              f"{float(row['Requests/s']):.1f} | {row['50%']} ms | {row['95%']} ms |")
+        print(
+            f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | "
+            f"{float(row['Requests/s']):.1f} | {row['50%']} ms | {row['95%']} ms |"
+        )
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ def corpus(size: int) -> Path:
 
 def run_child(args: list[str]) -> tuple[dict, int]:
     """Run `python -m bench.run --child ...`; its JSON output and its peak RSS in bytes."""
-    process = subprocess.Popen([sys.executable, "-m", "bench.run", "--child", *args],
-                               stdout=subprocess.PIPE, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.run", "--child", *args], stdout=subprocess.PIPE, cwd=ROOT
+    )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.stdout.close()
@@ -197,9 +198,11 @@ def machine() -> str:
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} cœurs ({cpu}), "
-            f"{memory:.0f} Gio de mémoire, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}")
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} cœurs ({cpu}), "
+        f"{memory:.0f} Gio de mémoire, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def ms(seconds: float) -> str:
@@ -208,28 +211,44 @@ def ms(seconds: float) -> str:
 
 def report(all_results: list[dict]) -> str:
     lines = [f"Machine : {machine()}.", f"Date : {time.strftime('%Y-%m-%d %H:%M')}.", ""]
-    lines += ["| Mesure | Taille | Whoosh (ce projet) | FTS5 (référence) | Rapport |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "| Mesure | Taille | Whoosh (ce projet) | FTS5 (référence) | Rapport |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for r in all_results:
         n = f"{r['taille']:,}".replace(",", " ")
         w, f = r["reconstruction"]["whoosh"], r["reconstruction"]["fts5"]
-        lines.append(f"| Reconstruction complète (documents/s) | {n} | {w:.0f} | {f:.0f} | {w / f:.2f} |")
+        lines.append(
+            f"| Reconstruction complète (documents/s) | {n} | {w:.0f} | {f:.0f} | {w / f:.2f} |"
+        )
         w, f = r["publication_1_fichier"]["whoosh"], r["publication_1_fichier"]["fts5"]
-        lines.append(f"| Publication d'un fichier (médiane) | {n} | {ms(w)} | {ms(f)} | {w / f:.1f} |")
+        lines.append(
+            f"| Publication d'un fichier (médiane) | {n} | {ms(w)} | {ms(f)} | {w / f:.1f} |"
+        )
         if "publication_1_fichier_parcours" in r:
             w = r["publication_1_fichier_parcours"]["whoosh"]
-            lines.append(f"| Mise à jour par parcours du dossier (médiane) | {n} | {ms(w)} | – | – |")
+            lines.append(
+                f"| Mise à jour par parcours du dossier (médiane) | {n} | {ms(w)} | – | – |"
+            )
         (w50, w95), (f50, f95) = r["recherche"]["whoosh"], r["recherche"]["fts5"]
         lines.append(f"| Recherche p50 | {n} | {ms(w50)} | {ms(f50)} | {w50 / f50:.1f} |")
         lines.append(f"| Recherche p95 | {n} | {ms(w95)} | {ms(f95)} | {w95 / f95:.1f} |")
         if r.get("page_recherche"):
             p50, p95 = r["page_recherche"]
-            lines.append(f"| Page /recherche p50 / p95 (WSGI) | {n} | {ms(p50)} / {ms(p95)} | – | – |")
+            lines.append(
+                f"| Page /recherche p50 / p95 (WSGI) | {n} | {ms(p50)} / {ms(p95)} | – | – |"
+            )
         w, f = r["taille_index"]["whoosh"], r["taille_index"]["fts5"]
-        lines.append(f"| Taille de l'index | {n} | {w / 2**20:.1f} Mio | {f / 2**20:.1f} Mio | {w / f:.1f} |")
+        lines.append(
+            f"| Taille de l'index | {n} | {w / 2**20:.1f} Mio | {f / 2**20:.1f} Mio | {w / f:.1f} |"
+        )
         w, f = r["memoire"]["whoosh"], r["memoire"]["fts5"]
-        lines.append(f"| Mémoire de pointe (reconstruction) | {n} | {w / 2**20:.0f} Mio | {f / 2**20:.0f} Mio | {w / f:.1f} |")
-        lines.append(f"| Ouverture de l'index (1re recherche) | {n} | {ms(r['ouverture_index'])} | – | – |")
+        lines.append(
+            f"| Mémoire de pointe (reconstruction) | {n} | {w / 2**20:.0f} Mio | {f / 2**20:.0f} Mio | {w / f:.1f} |"
+        )
+        lines.append(
+            f"| Ouverture de l'index (1re recherche) | {n} | {ms(r['ouverture_index'])} | – | – |"
+        )
     return "\n".join(lines)
 
 
@@ -250,10 +269,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Mesures de l'index et de la recherche.")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rounds", type=int, default=5, help="tours de la série de requêtes")
-    parser.add_argument("--no-scan", action="store_true",
-                        help="ne pas mesurer la mise à jour par parcours complet du dossier")
-    parser.add_argument("--no-page", action="store_true",
-                        help="ne pas mesurer la page /recherche à travers l'application web")
+    parser.add_argument(
+        "--no-scan",
+        action="store_true",
+        help="ne pas mesurer la mise à jour par parcours complet du dossier",
+    )
+    parser.add_argument(
+        "--no-page",
+        action="store_true",
+        help="ne pas mesurer la page /recherche à travers l'application web",
+    )
     parser.add_argument("--output", type=Path, help="fichier Markdown où écrire les résultats")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))

@@ -26,11 +26,12 @@ from kb.vocabulary import fingerprint as vocabulary_fingerprint
 from kb.vocabulary import load_vocabularies
 
 from .documents import Codec, DocumentContext, build_schema, to_document
-from .store import FileState, IndexFolder, Registry, StateStore, now_iso
+from .store import FileState, IndexFolder, Publication, Registry, StateStore, now_iso
 
 CENTRES_FILE = "centres.json"
-# Bump when the schema or the analysis changes: existing indexes are then rebuilt.
-INDEX_FORMAT = 2
+# Bump when the schema, the stored metadata or the analysis changes: existing indexes are
+# then rebuilt.
+INDEX_FORMAT = 3
 
 
 def index_fingerprint() -> str:
@@ -73,6 +74,21 @@ def _centre_cards(loader: Loader, entries: Iterable[SourceEntry]) -> LoadResult:
             if not entry.is_symlink:
                 loader.load_centre(entry, result)
     return result
+
+
+def publication(resource: Resource, centres: dict[str, Centre]) -> Publication:
+    """The registry entry of a published resource. Its fingerprint covers what its public
+    description is made of: the file, its centre's card fields, the vocabularies."""
+    centre = centres.get(resource.centre)
+    card = (centre.nom, centre.region, centre.site) if centre else ()
+    seed = json.dumps([resource.content_hash, card, index_fingerprint()], ensure_ascii=False)
+    return Publication(
+        resource.id,
+        resource.titre,
+        resource.date.isoformat(),
+        hashlib.sha256(seed.encode()).hexdigest()[:32],
+        resource.piliers,
+    )
 
 
 def _save_centres(generation: Path, centres: dict[str, Centre]) -> str:
@@ -192,7 +208,7 @@ class Indexer:
         previous = self.folder.current_name()
         self.folder.switch_to(generation)
         registry = Registry(self.folder.root)
-        registry.sync({r.id: (r.titre, r.date.isoformat()) for r in published})
+        registry.sync({r.id: publication(r, result.centres) for r in published})
         registry.close()
         self.folder.remove_stale()
         report.generation = generation.name
@@ -394,7 +410,7 @@ class Indexer:
         info.update({"indexe_le": now_iso(), "centres": centres_hash})
         self.folder.write_info(generation, info)
         registry = Registry(self.folder.root)
-        registry.published([(r.id, r.titre, r.date.isoformat()) for r in published])
+        registry.published([publication(r, centres) for r in published])
         still_online = {r.id for r in published}
         registry.removed([i for i in removed_ids if i not in still_online])
         registry.close()

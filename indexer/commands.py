@@ -11,7 +11,7 @@ from kb.config import Settings
 from .build import Indexer, UpdateReport
 from .documents import FILTER_KEYS
 from .search import SORTS, SearchIndex, SearchRequest, normalise_filters
-from .store import IndexLocked
+from .store import IndexLocked, published_ids
 
 
 def register(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -52,6 +52,12 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
     search.add_argument("--page", type=int, default=1)
     search.add_argument("--json", action="store_true", help="sortie JSON")
     search.set_defaults(handler=run_search)
+
+    # `kb check` (kb/commands.py) warns when a published id would disappear without an
+    # alias; the ids online are in this index's registry, which kb itself does not know.
+    check = subparsers.choices.get("check")
+    if check is not None:
+        check.set_defaults(published_ids=lambda settings: published_ids(settings.index))
 
 
 class _Progress:

@@ -157,9 +157,26 @@ def metadata(resource: Resource, context: DocumentContext) -> str:
             "departement": resource.territoire.departement,
             "resume": resource.resume,
             "path": resource.path,
+            # For the descriptions given to others (feeds, API, OAI-PMH, sitemap).
+            "communes": list(resource.territoire.communes),
+            "qpv": list(resource.territoire.qpv),
+            "porteur": resource.porteur,
+            "partenaires": list(resource.partenaires),
+            "auteurs": list(resource.auteurs),
+            "mots_cles": list(resource.mots_cles),
+            "periode": _periode(resource),
+            "licence": resource.licence,
+            "pieces_jointes": [a.path for a in resource.attachments],
         },
         ensure_ascii=False,
     )
+
+
+def _periode(resource: Resource) -> dict[str, str] | None:
+    if resource.periode is None:
+        return None
+    bounds = {"debut": resource.periode.debut, "fin": resource.periode.fin}
+    return {key: str(value) for key, value in bounds.items() if value is not None} or None
 
 
 def to_document(resource: Resource, context: DocumentContext) -> dict:

@@ -44,6 +44,7 @@ LOCK_FILE = "publication.verrou"
 DELIVERIES_FILE = "webhook-livraisons.json"
 PUBLISHED_REF = "refs/kb/publication"  # the fetched branch, in the deployed checkout
 PUBLICATION_WAIT = 300.0  # seconds to wait for a publication already running
+FETCH_TIMEOUT = 600.0  # a fetch that hangs (network, prompt) must not hold the lock forever
 MAX_RECORDED_LINES = 50
 
 PUBLISHED, UNCHANGED, REFUSED, FAILED = "publiee", "inchangee", "refusee", "erreur"
@@ -219,7 +220,12 @@ class Publisher:
         if not remote:
             raise PublicationError("aucun dépôt à récupérer (réglage publication.depot)")
         self.git.run(
-            "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{PUBLISHED_REF}"
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            remote,
+            f"+refs/heads/{branch}:{PUBLISHED_REF}",
+            timeout=FETCH_TIMEOUT,
         )
         commit = self.git.resolve_commit(PUBLISHED_REF)
         if commit is None:

@@ -143,7 +143,11 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
             f"avertissement : aucun compte dans [publication.comptes] de {config} : "
             "personne ne peut publier"
         )
-    if Git(repository).resolve_commit(f"refs/heads/{publication.branch}"):
+    repository_git = Git(repository)
+    if not repository_git.run("for-each-ref", "--count=1", "refs/heads/").strip():
+        # An empty repository: make clones check out the published branch.
+        repository_git.run("symbolic-ref", "HEAD", publication.ref)
+    if repository_git.resolve_commit(publication.ref):
         print(
             "Pour publier dès maintenant le contenu déjà présent dans le dépôt :\n  "
             + " ".join(

@@ -44,6 +44,9 @@ class SearchRequest:
     per_page: int = 10
     with_facets: bool = True
     with_suggestion: bool = True
+    # Every page reachable, past MAX_RESULTS_WINDOW: feeds, the API and harvesters read
+    # whole result lists; people do not page that far.
+    deep: bool = False
 
 
 @dataclass
@@ -95,8 +98,9 @@ class SearchResult:
 
     @property
     def pages(self) -> int:
-        reachable = min(self.total, MAX_RESULTS_WINDOW)
-        return max(1, -(-reachable // self.request.per_page))
+        reachable = self.total if self.request.deep else min(self.total, MAX_RESULTS_WINDOW)
+        per_page = max(1, min(self.request.per_page, MAX_PER_PAGE))
+        return max(1, -(-reachable // per_page))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +141,7 @@ class _Snapshot:
             self.scorer.lengths(name)
         self.centres = self._centres()
         self.info = IndexFolder.read_info(self.generation)
+        self.everything: list[dict] | None = None  # see SearchIndex.all_metadata
 
     def _centres(self) -> dict[str, dict]:
         try:
@@ -309,7 +314,7 @@ class SearchIndex:
         per_page = max(1, min(request.per_page, MAX_PER_PAGE))
         first = (max(1, request.page) - 1) * per_page
         hits: list[Hit] = []
-        if first < min(total, MAX_RESULTS_WINDOW):
+        if first < (total if request.deep else min(total, MAX_RESULTS_WINDOW)):
             candidates = np.flatnonzero(mask & from_bitmap(filter_bits, facets.size))
             days = snap.days[candidates]
             if scores is None or request.sort == "date":
@@ -385,6 +390,28 @@ class SearchIndex:
             stored = snap.searcher.document(id=resource_id)
             return json.loads(stored["meta"]) if stored else None
 
+    def get_many(self, resource_ids: list[str]) -> dict[str, dict]:
+        """Stored metadata of the published resources among `resource_ids`, by id."""
+        found = {}
+        with self._engine:
+            snap = self.snapshot()
+            for resource_id in resource_ids:
+                stored = snap.searcher.document(id=resource_id)
+                if stored:
+                    found[resource_id] = json.loads(stored["meta"])
+        return found
+
+    def all_metadata(self) -> list[dict]:
+        """Stored metadata of every published resource, in id order (read once per index
+        version: sitemaps ask for all of it)."""
+        with self._engine:
+            snap = self.snapshot()
+            if snap.everything is None:
+                reader = snap.searcher.reader()
+                metas = [json.loads(fields["meta"]) for fields in reader.all_stored_fields()]
+                snap.everything = sorted(metas, key=lambda meta: meta["id"])
+            return snap.everything
+
     def resolve_alias(self, old_id: str) -> str | None:
         with self._engine:
             snap = self.snapshot()
@@ -445,9 +472,36 @@ class SearchIndex:
 
     def removed(self, resource_id: str) -> dict | None:
         """What the registry knows of an id that is no longer online (for 410 pages)."""
+        entry = self.registry_entry(resource_id)
+        return entry if entry and entry.get("retiree") else None
+
+    # --- the registry of publications (kept across rebuilds): history for harvesters
+
+    def registry_entry(self, resource_id: str) -> dict | None:
         registry = Registry(self.folder.root)
         try:
-            entry = registry.lookup(resource_id)
+            return registry.lookup(resource_id)
         finally:
             registry.close()
-        return entry if entry and entry.get("retiree") else None
+
+    def changes(self, **criteria) -> list[dict]:
+        """Registry entries, online or removed, by id: see `Registry.changes`."""
+        registry = Registry(self.folder.root)
+        try:
+            return registry.changes(**criteria)
+        finally:
+            registry.close()
+
+    def count_changes(self, **criteria) -> int:
+        registry = Registry(self.folder.root)
+        try:
+            return registry.count_changes(**criteria)
+        finally:
+            registry.close()
+
+    def earliest_change(self) -> str | None:
+        registry = Registry(self.folder.root)
+        try:
+            return registry.earliest()
+        finally:
+            registry.close()

@@ -244,8 +244,37 @@ class StateStore:
 # --- the registry of every id ever published -------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What the registry keeps of a published resource.
+
+    `empreinte` fingerprints everything its public description is made of (file, centre,
+    vocabularies): when it changes, the record's `modifiee` time moves (OAI-PMH datestamps).
+    """
+
+    id: str
+    titre: str
+    date: str
+    empreinte: str = ""
+    piliers: tuple[str, ...] = ()
+
+
+REGISTRY_COLUMNS = (
+    "id",
+    "titre",
+    "date",
+    "premiere",  # first published
+    "derniere",  # last seen published (every indexing run)
+    "retiree",  # when it left the index (NULL while online)
+    "modifiee",  # when its description last changed in the index
+    "empreinte",
+    "piliers",  # comma-separated, for OAI-PMH sets
+)
+
+
 class Registry:
-    """Survives rebuilds, so that a removed resource can answer 410 Gone with its title."""
+    """Survives rebuilds, so that a removed resource can answer 410 Gone with its title,
+    and harvesters can be told what changed, and what was deleted, since a given time."""
 
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -255,19 +284,31 @@ class Registry:
             "CREATE TABLE IF NOT EXISTS publications (id TEXT PRIMARY KEY, titre TEXT, "
             "date TEXT, premiere TEXT, derniere TEXT, retiree TEXT)"
         )
+        # Registries written before harvesting existed lack the last three columns.
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(publications)")}
+        for column in ("modifiee", "empreinte", "piliers"):
+            if column not in present:
+                self.db.execute(f"ALTER TABLE publications ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         self.db.close()
 
-    def published(self, entries: list[tuple[str, str, str]]) -> None:
-        """Record (id, titre, date) as online now."""
+    def published(self, entries: list[Publication]) -> None:
+        """Record these resources as online now; `modifiee` moves only for a resource that
+        is new, back online, or whose fingerprint changed."""
         stamp = now_iso()
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT INTO publications VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT(id) DO UPDATE "
-            "SET titre=excluded.titre, date=excluded.date, derniere=excluded.derniere, "
-            "retiree=NULL",
-            [(i, t, d, stamp, stamp) for i, t, d in entries],
+            "INSERT INTO publications VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?) ON CONFLICT(id) "
+            "DO UPDATE SET titre=excluded.titre, date=excluded.date, "
+            "derniere=excluded.derniere, retiree=NULL, "
+            "modifiee=CASE WHEN retiree IS NOT NULL OR modifiee IS NULL "
+            "OR empreinte IS NOT excluded.empreinte THEN excluded.modifiee ELSE modifiee END, "
+            "empreinte=excluded.empreinte, piliers=excluded.piliers",
+            [
+                (e.id, e.titre, e.date, stamp, stamp, stamp, e.empreinte, ",".join(e.piliers))
+                for e in entries
+            ],
         )
         self.db.execute("COMMIT")
 
@@ -280,19 +321,99 @@ class Registry:
         )
         self.db.execute("COMMIT")
 
-    def sync(self, online: dict[str, tuple[str, str]]) -> None:
+    def sync(self, online: dict[str, Publication]) -> None:
         """After a rebuild: everything online is published, everything else is removed."""
-        self.published([(i, t, d) for i, (t, d) in online.items()])
+        self.published(list(online.values()))
         known = {r[0] for r in self.db.execute("SELECT id FROM publications WHERE retiree IS NULL")}
         self.removed(sorted(known - set(online)))
 
     def lookup(self, resource_id: str) -> dict | None:
         row = self.db.execute(
-            "SELECT id, titre, date, premiere, derniere, retiree FROM publications WHERE id=?",
+            f"SELECT {', '.join(REGISTRY_COLUMNS)} FROM publications WHERE id=?",
             (resource_id,),
         ).fetchone()
-        if row is None:
-            return None
-        return dict(
-            zip(("id", "titre", "date", "premiere", "derniere", "retiree"), row, strict=True)
+        return None if row is None else _entry(row)
+
+    # --- what changed when (OAI-PMH)
+
+    def changes(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        centre: str | None = None,
+        pilier: str | None = None,
+        after: str = "",
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Entries, online or removed, whose `datestamp` (last change, or removal) lies in
+        [since, until], in id order from after `after`. Times are `now_iso()` strings."""
+        where, values = _change_filter(since, until, centre, pilier)
+        where.append("id > ?")
+        values.append(after)
+        sql = (
+            f"SELECT {', '.join(REGISTRY_COLUMNS)} FROM publications "
+            f"WHERE {' AND '.join(where)} ORDER BY id"
         )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_entry(row) for row in self.db.execute(sql, values)]
+
+    def count_changes(
+        self,
+        since: str | None = None,
+        until: str | None = None,
+        centre: str | None = None,
+        pilier: str | None = None,
+    ) -> int:
+        where, values = _change_filter(since, until, centre, pilier)
+        sql = f"SELECT count(*) FROM publications WHERE {' AND '.join(where) or '1'}"
+        return self.db.execute(sql, values).fetchone()[0]
+
+    def earliest(self) -> str | None:
+        """The oldest datestamp in the registry."""
+        return self.db.execute(f"SELECT min({_DATESTAMP}) FROM publications").fetchone()[0]
+
+
+_DATESTAMP = "COALESCE(retiree, modifiee, derniere, premiere)"
+
+
+def _change_filter(since, until, centre, pilier) -> tuple[list[str], list]:
+    where: list[str] = []
+    values: list = []
+    if since:
+        where.append(f"{_DATESTAMP} >= ?")
+        values.append(since)
+    if until:
+        where.append(f"{_DATESTAMP} <= ?")
+        values.append(until)
+    if centre:
+        where.append("substr(id, 1, ?) = ?")
+        values += [len(centre) + 1, centre + "/"]
+    if pilier:
+        where.append("instr(',' || COALESCE(piliers, '') || ',', ?) > 0")
+        values.append(f",{pilier},")
+    return where, values
+
+
+def _entry(row: tuple) -> dict:
+    entry = dict(zip(REGISTRY_COLUMNS, row, strict=True))
+    entry["piliers"] = [p for p in (entry["piliers"] or "").split(",") if p]
+    entry["datestamp"] = entry["retiree"] or entry["modifiee"] or entry["derniere"]
+    return entry
+
+
+def published_ids(root: Path | str) -> list[str]:
+    """Ids online according to the registry of an index folder (read only; [] when there
+    is no registry yet). What `kb check` compares the content with."""
+    path = Path(root) / REGISTRY
+    if not path.is_file():
+        return []
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = db.execute("SELECT id FROM publications WHERE retiree IS NULL ORDER BY id")
+            return [row[0] for row in rows]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []

@@ -10,9 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Settings
-from .loader import CENTRE_CARD, load_tree, read_centre, slugify
+from .loader import CENTRE_CARD, check_published, load_tree, read_centre, slugify
 from .model import ID_PATTERN
-from .problems import Severity
+from .problems import Severity, sort_key
 from .vocabulary import load_vocabularies
 
 
@@ -65,6 +65,12 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     if root is None:
         return 2
     result = load_tree(root)
+    # The ids online now, when the command layer knows where they are kept (the index's
+    # registry, plugged in by indexer/commands.py): warn before a permanent link breaks.
+    published_ids = getattr(args, "published_ids", None)
+    if published_ids is not None:
+        result.problems.extend(check_published(result, published_ids(settings)))
+        result.problems.sort(key=sort_key)
     if args.format == "json":
         json.dump([p.as_json() for p in result.problems], sys.stdout, ensure_ascii=False, indent=2)
         print()

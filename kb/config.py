@@ -65,6 +65,62 @@ SETTINGS: tuple[Setting, ...] = (
         "par le chemin du fichier. Vide : lien vers le fichier brut servi par le site.",
         env="KB_SOURCE_URL",
     ),
+    Setting(
+        "courriel_admin",
+        "",
+        "Adresse électronique de l'administrateur du site, annoncée aux moissonneurs OAI-PMH "
+        "(Identify). Vide : postmaster@ suivi du nom de domaine du site.",
+        env="KB_ADMIN_EMAIL",
+    ),
+    # Publishing by git push (docs/publier.md). The accounts are read from the server's
+    # file only: no environment variable may grant rights.
+    Setting(
+        "publication.branche",
+        "main",
+        "Branche publiée : les poussées sur cette branche sont vérifiées puis mises en ligne ; "
+        "les autres branches sont acceptées sans être publiées.",
+    ),
+    Setting(
+        "publication.comptes",
+        {},
+        "Comptes autorisés à publier : compte -> liste des centres (dossiers) qu'il peut "
+        'modifier, ou ["*"] pour tout modifier (administration). Un compte absent ne peut '
+        "pas publier.",
+        kind=dict,
+    ),
+    Setting(
+        "publication.taille_max_mio",
+        10.0,
+        "Taille maximale d'un fichier poussé, en Mio (les fiches .md restent limitées à 1 Mio).",
+        kind=float,
+    ),
+    Setting(
+        "publication.fichiers_annexes",
+        (".gitignore", ".gitattributes"),
+        "Fichiers acceptés en plus des fiches (.md) et des pièces jointes : noms ou motifs "
+        "de chemins (ex. « LICENCE », « .forgejo/* »).",
+        kind=list,
+    ),
+    Setting(
+        "publication.journal",
+        "",
+        "Journal des poussées et des publications (vide : publication.log dans le dossier "
+        "de l'index).",
+        is_path=True,
+    ),
+    Setting(
+        "publication.depot",
+        "",
+        "Adresse du dépôt de contenu que récupèrent « kb sync » et le webhook (https://…, "
+        "ssh://… ou chemin local).",
+        env="KB_PUBLICATION_REMOTE",
+    ),
+    Setting(
+        "publication.secret_webhook",
+        "",
+        "Secret partagé du webhook POST /hooks/git (vide : webhook désactivé).",
+        env="KB_WEBHOOK_SECRET",
+    ),
 )
 
 BY_KEY = {s.key: s for s in SETTINGS}
@@ -120,7 +176,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
         if setting is None:
             warnings.append(f"{path} : clé de configuration inconnue « {key} » (ignorée)")
             continue
-        if setting.is_path:
+        if setting.is_path and value != "":
             value = path.parent / str(value)
         values[key] = value
     return values, warnings
@@ -152,7 +208,14 @@ def load_settings(
         if options.get(setting.key) is not None:
             value = options[setting.key]
         if setting.is_path:
-            value = Path(value)
+            value = Path(value) if value != "" else None  # an optional path left empty
+        elif setting.kind in (list, dict):
+            if not isinstance(value, list | tuple | dict) or isinstance(value, dict) != (
+                setting.kind is dict
+            ):
+                expected = "une table" if setting.kind is dict else "une liste"
+                raise ConfigError(f"réglage « {setting.key} » : {expected} est attendue")
+            value = setting.kind(value)
         elif setting.kind is not str:
             try:
                 value = setting.kind(value)

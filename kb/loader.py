@@ -534,6 +534,46 @@ def check_ids(resources: Iterable[Resource], result: LoadResult) -> None:
             result.resources.pop(resource.id, None)
 
 
+def check_published(result: LoadResult, published_ids: Iterable[str]) -> list[Problem]:
+    """Warnings for ids online today that this content would take offline without a
+    redirect: neither a published resource of the tree nor the alias of one.
+
+    kb knows no index: the ids come from whoever keeps the list of publications (`kb check`
+    is given the index registry's by the command layer).
+    """
+    published = {r.id for r in result.resources.values() if r.is_published}
+    drafts = {r.id for r in result.resources.values() if not r.is_published}
+    aliases = {a for r in result.resources.values() if r.is_published for a in r.alias_ids}
+    # A file in error keeps its last good version online: it is reported already.
+    in_error = {
+        f"{path.split('/')[0]}/{posixpath.basename(path)[: -len('.md')]}"
+        for path in result.invalid_paths
+        if path.endswith(".md")
+    }
+    problems = []
+    for resource_id in sorted(set(published_ids)):
+        if resource_id in published or resource_id in aliases or resource_id in in_error:
+            continue
+        centre, _, slug = resource_id.partition("/")
+        fix = (
+            f"si elle a été renommée ou déplacée, ajoutez « alias: [{slug}] » à sa nouvelle "
+            f"fiche (ou « alias: [{resource_id}] » dans un autre centre)"
+        )
+        if resource_id in drafts:
+            message = (
+                f"la ressource publiée « {resource_id} » repasse en brouillon : son lien "
+                "permanent répondra « ressource retirée » (410) ; " + fix
+            )
+        else:
+            message = (
+                f"la ressource publiée « {resource_id} » n'existe plus et aucune fiche ne la "
+                "déclare en alias : son lien permanent répondra « ressource retirée » (410) ; "
+                + fix
+            )
+        problems.append(Problem(f"{centre}/", None, Severity.WARNING, message))
+    return problems
+
+
 def resolve_relative(folder: str, url: str) -> str | None:
     """Content-root path of a relative URL written in a file of `folder`; None if it escapes."""
     path = url.split("#", 1)[0].split("?", 1)[0]

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from kb import cli
+from kb.config import SETTINGS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # Settings read from the environment (kb/config.py): a developer's own values must not leak
 # into the tests.
-_SETTINGS_ENV = ("KB_CONTENT", "KB_INDEX", "KB_CONFIG", "KB_SITE_URL", "KB_SOURCE_URL")
+_SETTINGS_ENV = tuple(s.env for s in SETTINGS if s.env) + ("KB_CONFIG",)
 
 
 @pytest.fixture(autouse=True)

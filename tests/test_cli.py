@@ -411,11 +411,11 @@ def test_config_file_from_environment_and_option(tmp_path: Path) -> None:
 
 def test_unknown_config_keys_are_reported(tmp_path: Path) -> None:
     config = tmp_path / "kb.toml"
-    config.write_text('contenu = "c"\ncouleur = "bleu"\n[publication]\nbranche = "main"\n')
+    config.write_text('contenu = "c"\ncouleur = "bleu"\n[publication]\nbranch = "main"\n')
     settings = load_settings(environ={}, config_file=config)
     assert settings.warnings == (
         f"{config} : clé de configuration inconnue « couleur » (ignorée)",
-        f"{config} : clé de configuration inconnue « publication.branche » (ignorée)",
+        f"{config} : clé de configuration inconnue « publication.branch » (ignorée)",
     )
     assert settings.content == tmp_path / "c"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from webapp_support import require
+from webapp_support import RETIRED, require
 
 PAGES = {
     "accueil": "/",
@@ -30,6 +30,9 @@ PAGES = {
     "a-propos": "/a-propos",
     "erreur-404": "/nulle-part",
     "erreur-400": "/recherche?page=x&tri=titre",
+    "ressource-retiree": RETIRED,  # 410
+    "liste-integree": "/integrer?thematiques=mobilite&nombre=5",
+    "liste-integree-erreur": "/integrer?nombre=99",
 }
 
 

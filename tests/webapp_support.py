@@ -7,6 +7,7 @@ the index. The fixtures that use it are in tests/conftest.py.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,9 @@ SITE_URL = "https://ressources.example.org"
 
 DIAGNOSTIC = "/ressources/centre-alpha/diagnostic-en-marchant"
 HOSTILE = "/ressources/centre-beta/fiche-piegee"
+RETIRED = "/ressources/centre-beta/fiche-retiree"  # published once, then removed: 410
+RETIRED_TITLE = "Un ancien guide des marches exploratoires"
+JSON_LD = "application/ld+json"
 SERIES_TITLE = "Mobilité vers l'emploi, fiche de série n° {number:02d}"
 
 
@@ -115,7 +119,16 @@ def build_site(base: Path) -> Site:
     os.symlink(outside / "secret.pdf", beta / "lien-externe.pdf")
     os.symlink(alpha, beta / "dossier-lien")
 
+    # A resource published once, then removed: the index's registry remembers it (410).
+    retired = beta / "fiche-retiree.md"
+    retired.write_text(
+        f"---\ntitre: {RETIRED_TITLE}\ntype: guide\ndate: 2019-05-02\npiliers: [cadre-de-vie]\n"
+        "resume: Guide retiré de la base.\n---\nTexte.\n",
+        encoding="utf-8",
+    )
     index = base / "index"
+    Indexer(content, index).update()
+    retired.unlink()
     Indexer(content, index).update()
     return Site(content, index, outside)
 
@@ -191,10 +204,15 @@ def page_dangers(html: str) -> list[str]:
     found = []
     for tag, attrs in parse(html).elements:
         if tag == "script":
+            if attrs == {"type": JSON_LD}:
+                continue  # data, never run (checked below)
             if not attrs.get("src", "").startswith("/static/"):
                 found.append(f"<script> {attrs}")
         elif tag == "link":
-            if not attrs.get("href", "").startswith(("/static/", SITE_URL)):
+            href = attrs.get("href", "")
+            if attrs.get("rel", "").startswith("schema."):
+                continue  # names a metadata vocabulary (Dublin Core): loads nothing
+            if not (href.startswith(("/", SITE_URL)) and not href.startswith("//")):
                 found.append(f"<link> {attrs}")
         elif tag == "form":
             if attrs.get("action") != "/recherche":
@@ -213,8 +231,15 @@ def page_dangers(html: str) -> list[str]:
                 found.append(f"style sur <{tag}>")
             elif name in URL_ATTRIBUTES and url_scheme_is_forbidden(value):
                 found.append(f"{name}={value!r} sur <{tag}>")
-    if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html):
+    if re.search(r"<script(?![^>]*\bsrc=)(?! type=\"application/ld\+json\">)[^>]*>", html):
         found.append("script en ligne")
+    for data in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S):
+        if "<" in data:
+            found.append("« < » dans les données JSON-LD")
+        try:
+            json.loads(data)
+        except ValueError:
+            found.append("données JSON-LD illisibles")
     return found
 
 

@@ -20,7 +20,23 @@ from flask import Flask
 
 from kb.config import SETTINGS, Settings, load_settings
 
-from . import browse, errors, files, formatting, home, resources, search, security
+from . import (
+    api,
+    browse,
+    discovery,
+    embed,
+    errors,
+    feeds,
+    files,
+    formatting,
+    home,
+    hooks,
+    oai,
+    resources,
+    responses,
+    search,
+    security,
+)
 from .catalogue import Catalogue
 
 log = logging.getLogger(__name__)
@@ -69,6 +85,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.install(app)
     security.install(app)
     errors.install(app)
-    for blueprint in (home.bp, search.bp, resources.bp, browse.bp, files.bp):
+    responses.install(app)
+    for blueprint in (home.bp, search.bp, resources.bp, browse.bp, files.bp, hooks.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)
     return app

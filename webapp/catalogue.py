@@ -43,6 +43,17 @@ class CentreInfo:
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where an id asked for leads: the resource itself (`found`), a permanent redirect to
+    its current id (`moved`: an alias, another case), a removed resource (`gone`, with what
+    the registry remembers of it), or nothing (`unknown`)."""
+
+    status: str
+    id: str = ""
+    removed: dict | None = None
+
+
+@dataclass(frozen=True)
 class Overview:
     total: int
     counts: dict[str, dict[str, int]]
@@ -146,12 +157,32 @@ class Catalogue:
             return None
         return resource
 
-    def canonical_id(self, old_id: str) -> str | None:
-        """The current id of a resource published under `old_id` (an alias)."""
-        centre, _, slug = old_id.partition("/")
-        if not (is_identifier(centre) and is_identifier(slug)):
-            return None
-        return self.index.resolve_alias(old_id)
+    def metadata(self, resource_id: str) -> dict | None:
+        """The metadata stored in the index for a published resource (what feeds, the API
+        and harvesters describe), or None."""
+        return self.index.get(resource_id)
+
+    def locate(self, resource_id: str) -> Location:
+        """Follow an id as a partner's link may give it: current, former (alias), in
+        another case, or removed. Only ids in the index or the registry are followed."""
+        raw = resource_id[:300]
+        candidates = [raw] + ([raw.lower()] if raw.lower() != raw else [])
+        for candidate in candidates:
+            centre, _, slug = candidate.partition("/")
+            if not (is_identifier(centre) and is_identifier(slug)):
+                continue
+            if self.index.get(candidate) is not None:
+                return Location("found" if candidate == raw else "moved", candidate)
+            canonical = self.index.resolve_alias(candidate)
+            if canonical:
+                return Location("moved", canonical)
+        for candidate in candidates:
+            centre, _, slug = candidate.partition("/")
+            if is_identifier(centre) and is_identifier(slug):
+                removed = self.index.removed(candidate)
+                if removed:
+                    return Location("gone", candidate, removed)
+        return Location("unknown")
 
     def centre_card(self, centre_id: str) -> Centre | None:
         if not is_identifier(centre_id) or centre_id not in self.centres():
@@ -160,15 +191,44 @@ class Catalogue:
 
     def source_link(self, resource: Resource) -> str | None:
         """The configured address of a source file (a forge), or None to serve it here."""
+        return self.source_link_for(resource.path)
+
+    def source_link_for(self, path: str) -> str | None:
         template = str(self.settings["url_sources"] or "").strip()
         if not template:
             return None
         if "{chemin}" in template:
-            return template.replace("{chemin}", resource.path)
-        return f"{template.rstrip('/')}/{resource.path}"
+            return template.replace("{chemin}", path)
+        return f"{template.rstrip('/')}/{path}"
 
     def permalink(self, path: str) -> str:
         return self.settings.site_url + path
+
+    @property
+    def site_url(self) -> str:
+        return self.settings.site_url
+
+    # --- whole lists and history, for sitemaps and harvesters
+
+    def all_metadata(self) -> list[dict]:
+        """Metadata of every published resource, in id order."""
+        return self.index.all_metadata()
+
+    def metadata_of(self, resource_ids: list[str]) -> dict[str, dict]:
+        return self.index.get_many(resource_ids)
+
+    def changes(self, **criteria) -> list[dict]:
+        """Registry entries (online and removed) by id: see `indexer.store.Registry`."""
+        return self.index.changes(**criteria)
+
+    def count_changes(self, **criteria) -> int:
+        return self.index.count_changes(**criteria)
+
+    def registry_entry(self, resource_id: str) -> dict | None:
+        return self.index.registry_entry(resource_id)
+
+    def earliest_change(self) -> str | None:
+        return self.index.earliest_change()
 
 
 def current_catalogue() -> Catalogue:

@@ -1,10 +1,13 @@
-"""Error pages, in French, for every HTTP error and for unusable search parameters."""
+"""Error pages, in French, for every HTTP error and for unusable search parameters.
+
+Under /api/ the same errors are JSON: `{"erreur": {"statut", "titre", "messages"}}`.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
 from .params import InvalidParameters
@@ -31,6 +34,7 @@ EXPLANATIONS = {
     404: "La page demandée n'existe pas ou n'est plus en ligne. Si vous avez suivi un lien, "
     "il est peut-être ancien : essayez la recherche.",
     405: "Cette adresse ne s'utilise pas ainsi (méthode HTTP non prise en charge).",
+    410: "Cette ressource a été retirée de la base de connaissances.",
     413: "La requête envoyée est trop volumineuse.",
     414: "L'adresse demandée est trop longue.",
     429: "Trop de requêtes ont été envoyées en peu de temps : réessayez dans un instant.",
@@ -49,6 +53,30 @@ class PageOutOfRange(NotFound):
         self.page = page
         self.pages = pages
         self.last_url = last_url
+
+
+JSON_PATHS = ("/api/",)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PATHS)
+
+
+def json_error(code: int, messages: list[str] | None = None, **extra) -> Response:
+    """An API error: its status, French title and messages (sentences, capitalised)."""
+    messages = messages or [EXPLANATIONS.get(code, TITLES.get(code, f"Erreur {code}"))]
+    body = {
+        "erreur": {
+            "statut": code,
+            "titre": TITLES.get(code, f"Erreur {code}"),
+            "messages": [m[:1].upper() + m[1:] for m in messages],
+        },
+        **extra,
+    }
+    response = jsonify(body)
+    response.status_code = code
+    response.headers["Cache-Control"] = "no-store" if code >= 500 else "no-cache"
+    return response
 
 
 def render_error(
@@ -76,12 +104,16 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException:
         return error  # redirects raised by the router
     if isinstance(error, PageOutOfRange):
         pages = "une seule page" if error.pages == 1 else f"{error.pages} pages"
+        if wants_json():
+            return json_error(
+                404, [f"la page {error.page} n'existe pas : cette liste compte {pages}"]
+            )
         return render_error(
             404,
             [f"la page {error.page} n'existe pas : cette liste compte {pages}"],
             [("Aller à la dernière page", error.last_url)],
         )
-    response = render_error(error.code)
+    response = json_error(error.code) if wants_json() else render_error(error.code)
     for name in ("Allow", "Retry-After"):
         if name in (headers := dict(error.get_headers())):
             response.headers[name] = headers[name]
@@ -89,6 +121,8 @@ def handle_http_error(error: HTTPException) -> Response | HTTPException:
 
 
 def handle_invalid_parameters(error: InvalidParameters) -> Response:
+    if wants_json():
+        return json_error(400, error.messages)
     retry = error.usable.url(request.path)
     return render_error(
         400,
@@ -101,7 +135,7 @@ def handle_invalid_parameters(error: InvalidParameters) -> Response:
 def handle_server_error(error: InternalServerError) -> Response:
     # Flask has already logged the original exception (app.log_exception).
     try:
-        return render_error(500)
+        return json_error(500) if wants_json() else render_error(500)
     except Exception:  # the error page itself failed: say it plainly
         log.exception("La page d'erreur n'a pas pu être affichée")
         return Response(

@@ -79,3 +79,10 @@ def active_filters(
                 )
             )
     return active
+
+
+def search_summary(params: SearchParams, label: Callable[[str, str], str]) -> str:
+    """A search in words, for feed and list titles: `« mots » ; Thématique : Mobilité`."""
+    parts = [f"« {params.q} »"] if params.q else []
+    parts += [f"{f.name} : {f.label}" for f in active_filters(params, label, "")]
+    return " ; ".join(parts)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, url_for
 
+from indexer.publish import publication_status
+
 from .browse import PILLAR_DESCRIPTIONS, Entry
 from .catalogue import current_catalogue
 
@@ -68,6 +70,9 @@ def about():
         descriptions=PILLAR_DESCRIPTIONS,
         stats=catalogue.stats(),
         centres=len(catalogue.centres()),
+        # Copy-paste examples of the feeds, the API, OAI-PMH and the embed (issue 6).
+        site_url=catalogue.site_url,
+        example=next(iter(catalogue.latest(1)), None),
     )
 
 
@@ -86,6 +91,7 @@ def health():
             ressources=stats["ressources"],
             centres=stats["centres"],
             indexe_le=stats["indexe_le"],
+            publication=publication_status(current_catalogue().settings.index),
         )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,9 +1,10 @@
 """Search parameters: read and checked from a query string, and turned back into URLs.
 
-The same parameters serve `/recherche` (and later its feed and the API): `q`, the filter
-keys of the index (`indexer.documents.FILTER_KEYS`, each repeatable or comma-separated),
-`tri` and `page`. Every problem gives a French message; nothing here raises anything but
-`InvalidParameters`.
+The same parameters serve `/recherche`, its Atom feed `/recherche.atom`, the API's
+`/api/v1/recherche` and the embeddable list `/integrer`: `q`, the filter keys of the index
+(`indexer.documents.FILTER_KEYS`, each repeatable or comma-separated), `tri` and `page`
+(the API and the embed add a count of their own: `extra`, read with `read_count`). Every
+problem gives a French message; nothing here raises anything but `InvalidParameters`.
 """
 
 from __future__ import annotations
@@ -215,15 +216,17 @@ def parse_search_args(
     args: MultiDict,
     known_values: Callable[[str], Container[str]],
     filter_keys: Iterable[str] = FILTER_KEYS,
+    extra: tuple[str, ...] = (),
 ) -> SearchParams:
     """Read a query string; raise `InvalidParameters` (French messages) when it is not usable.
 
     `known_values(key)` gives the accepted values of a filter (vocabulary, centres).
     `filter_keys` narrows the filters a page accepts (browse pages take none).
+    `extra` names parameters that the caller reads itself (`read_count`).
     """
     messages: list[str] = []
     filter_keys = tuple(filter_keys)
-    _check_names(args, ("q", *filter_keys, "tri", "page"), messages)
+    _check_names(args, ("q", *filter_keys, "tri", "page", *extra), messages)
 
     q = " ".join(printable(_single(args, "q", messages)).split())
     if len(q) > MAX_QUERY_LENGTH:
@@ -269,6 +272,19 @@ def parse_search_args(
     if messages:
         raise InvalidParameters(messages, params)
     return SearchParams(q=q, filters=filters, sort=sort, page=page)
+
+
+def read_count(args: MultiDict, name: str, default: int, maximum: int, messages: list[str]) -> int:
+    """A whole number between 1 and `maximum` (results per page, items in a list); a
+    problem is added to `messages` and `default` returned."""
+    raw = _single(args, name, messages).strip()
+    if not raw:
+        return default
+    digits = raw.lstrip("0")
+    if raw.isascii() and raw.isdigit() and len(digits) <= 7 and 1 <= int(digits or 0) <= maximum:
+        return int(digits)
+    messages.append(f"le paramètre « {name} » doit être un nombre entier entre 1 et {maximum}")
+    return default
 
 
 def parse_page_args(args: MultiDict) -> int:

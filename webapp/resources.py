@@ -1,14 +1,23 @@
-"""`/ressources/<centre>/<slug>`: one resource, with its metadata, files and neighbours."""
+"""`/ressources/<centre>/<slug>`: one resource, with its metadata, files and neighbours.
+
+The address is permanent: a former id (`alias`), another case or a trailing slash answer
+301 to the current address; a resource that left the index answers 410 Gone with its
+title and date (the index's registry remembers every id ever published).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+import datetime as dt
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from kb.model import resource_url
 
-from .catalogue import current_catalogue
+from .catalogue import Location, current_catalogue
 from .files import attachment_url, send_content_file, servable_path
 from .markup import render_body
+from .records import Describer
 
 bp = Blueprint("resources", __name__)
 
@@ -22,10 +31,7 @@ def resource(centre: str, slug: str):
     resource_id = f"{centre}/{slug}"
     found = catalogue.resource(resource_id)
     if found is None:
-        canonical = catalogue.canonical_id(resource_id)
-        if canonical:
-            return redirect(resource_url(canonical), code=301)
-        abort(404)
+        return elsewhere(catalogue.locate(resource_id))
     folder = found.path.rsplit("/", 1)[0]
     body, rendered = render_body(found.body, folder)
     centres = catalogue.centres()
@@ -43,7 +49,65 @@ def resource(centre: str, slug: str):
         permalink=catalogue.permalink(found.url),
         source_url=source_url,
         vocabularies=catalogue.vocabularies,
+        described=describe(resource_id),
     )
+
+
+@bp.get("/ressources/<centre>/<slug>/")
+def trailing_slash(centre: str, slug: str):
+    location = current_catalogue().locate(f"{centre}/{slug}")
+    if location.status == "found":
+        location = Location("moved", location.id)
+    return elsewhere(location)
+
+
+def elsewhere(location: Location):
+    """The answer for an address that is not a resource's current one."""
+    if location.status == "moved":
+        target = resource_url(location.id)
+        if request.query_string:  # a newsletter's tracking tags, kept
+            target += "?" + request.query_string.decode("latin-1")
+        return redirect(target, code=301)
+    if location.status == "gone":
+        return gone(location.removed or {})
+    abort(404)
+
+
+def similar_search_url(removed: dict) -> str:
+    """A search on the removed resource's title: its words, not a phrase, kept short."""
+    words = " ".join(str(removed.get("titre") or "").replace('"', " ").split())
+    return "/recherche?" + urlencode(
+        {"q": words[:200].rsplit(" ", 1)[0] if len(words) > 200 else words}
+    )
+
+
+def gone(removed: dict) -> Response:
+    html = render_template(
+        "resources/gone.html",
+        removed=removed,
+        search_url=similar_search_url(removed),
+        centre_id=str(removed.get("id", "")).partition("/")[0],
+    )
+    response = Response(html, status=410, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def describe(resource_id: str) -> dict | None:
+    """What the page tells machines: Dublin Core, Open Graph, JSON-LD, citations."""
+    meta = current_catalogue().metadata(resource_id)
+    if meta is None:
+        return None
+    describer = Describer(current_catalogue())
+    today = dt.date.today()
+    return {
+        "dublin_core": describer.dublin_core_meta(meta),
+        "open_graph": describer.open_graph(meta),
+        "json_ld": describer.json_ld(meta),
+        "citation": describer.citation(meta, today),
+        "bibtex": describer.bibtex(meta, today),
+        "consulted": today,
+    }
 
 
 @bp.get("/ressources/<centre>/<slug>/source.md")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Blueprint, render_template, request
 
@@ -12,7 +12,7 @@ from .catalogue import current_catalogue
 from .errors import PageOutOfRange
 from .facets import ActiveFilter, FacetGroup, active_filters, facet_groups
 from .pagination import Pagination, paginate
-from .params import SORT_LABELS, SearchParams, parse_search_args
+from .params import DEFAULT_SORT, SORT_LABELS, SearchParams, parse_search_args
 
 bp = Blueprint("search", __name__)
 
@@ -48,6 +48,15 @@ class SearchPage:
     def hidden_inputs(self) -> list[tuple[str, str]]:
         """Filters and sort, kept when a new query is typed in the box."""
         return [(k, v) for k, v in self.params.query_items() if k not in ("q", "page")]
+
+    @property
+    def feed_url(self) -> str:
+        """The Atom feed of this search (any page of results: the feed starts at its first)."""
+        return replace(self.params, sort=DEFAULT_SORT, page=1).url("/recherche.atom")
+
+    @property
+    def api_url(self) -> str:
+        return self.params.url("/api/v1/recherche")
 
     @property
     def title(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from webapp_support import DIAGNOSTIC
+from webapp_support import DIAGNOSTIC, RETIRED
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +23,9 @@ PAGES = {
     "territoire": "/territoires/11",
     "erreur 404": "/nulle-part",
     "erreur 400": "/recherche?page=x",
+    "ressource retirée (410)": RETIRED,
+    "liste intégrée": "/integrer?thematiques=mobilite&nombre=5",
+    "à propos (mode d'emploi des flux, de l'API, d'OAI-PMH)": "/a-propos",
 }
 
 

@@ -1,0 +1,316 @@
+"""Content read from a git commit with plumbing commands, never checked out.
+
+`GitTreeSource` lets the loader validate a pushed tree exactly as `kb check` validates a
+folder. It works inside a pre-receive hook: git hands the hook GIT_DIR,
+GIT_OBJECT_DIRECTORY and GIT_ALTERNATE_OBJECT_DIRECTORIES pointing into its quarantine,
+and every git command run with that environment sees the pushed objects.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from .source import SourceEntry
+
+SYMLINK_MODE = "120000"
+SUBMODULE_MODE = "160000"
+
+# Variables that tie a git command to one repository (`git rev-parse --local-env-vars`,
+# plus the quarantine). They must not leak from a hook into commands run on another
+# repository, such as the deployed checkout.
+REPOSITORY_VARIABLES = (
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_QUARANTINE_PATH",
+    "GIT_NAMESPACE",
+)
+
+
+class GitError(Exception):
+    """A git command failed (French message, with git's own message)."""
+
+
+def is_null(sha: str | None) -> bool:
+    """The all-zero id git uses for "no commit" (branch creation or deletion)."""
+    return not sha or set(sha) == {"0"}
+
+
+def clean_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment minus the variables that point git at a particular repository."""
+    environ = os.environ if environ is None else environ
+    env = {k: v for k, v in environ.items() if k not in REPOSITORY_VARIABLES}
+    env["GIT_TERMINAL_PROMPT"] = "0"  # never wait for a password (hooks, cron, web app)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    path: str
+    mode: str
+    kind: str  # blob, commit (a submodule)
+    sha: str
+    size: int
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == SYMLINK_MODE
+
+    @property
+    def is_submodule(self) -> bool:
+        return self.mode == SUBMODULE_MODE or self.kind == "commit"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One path changed between two trees (`git diff-tree --raw`)."""
+
+    status: str  # A added, M modified, D deleted, T type changed, R renamed
+    path: str  # the new path (the old one for a deletion)
+    old_path: str | None  # for renames
+    old_mode: str
+    new_mode: str
+    new_sha: str
+
+    @property
+    def deleted(self) -> bool:
+        return self.status == "D"
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.old_path, self.path) if self.old_path else (self.path,)
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+class Git:
+    """Git commands on one repository (`git_dir`: the bare repository or a `.git` folder).
+
+    `environ` defaults to this process's environment, which in a hook holds git's
+    quarantine variables: keep them for the repository being pushed to.
+    """
+
+    def __init__(self, git_dir: Path | str, environ: Mapping[str, str] | None = None) -> None:
+        self.git_dir = Path(git_dir).resolve()
+        self.env = dict(os.environ if environ is None else environ)
+        self.env.pop("GIT_DIR", None)  # --git-dir says it
+        self.env["GIT_TERMINAL_PROMPT"] = "0"
+
+    def command(self, *args: str) -> list[str]:
+        return ["git", f"--git-dir={self.git_dir}", *args]
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> bytes:
+        try:
+            completed = subprocess.run(
+                self.command(*args),
+                input=input,
+                capture_output=True,
+                env=self.env,
+                check=False,
+                timeout=timeout,
+            )
+        except OSError as exc:
+            raise GitError(f"impossible de lancer git ({exc.strerror or exc})") from None
+        except subprocess.TimeoutExpired:
+            raise GitError(f"git {args[0]} n'a pas répondu en {timeout:.0f} s") from None
+        if check and completed.returncode != 0:
+            message = _decode(completed.stderr).strip() or f"code {completed.returncode}"
+            raise GitError(f"git {args[0]} a échoué : {message}")
+        return completed.stdout
+
+    def resolve_commit(self, revision: str) -> str | None:
+        """The commit id a revision names, or None when there is no such commit."""
+        out = self.run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+        sha = out.decode("ascii", errors="replace").strip()
+        return sha or None
+
+    def empty_tree(self) -> str:
+        return self.run("hash-object", "-t", "tree", "--stdin", input=b"").decode().strip()
+
+    def changes(self, old: str | None, new: str, renames: bool = False) -> list[Change]:
+        """Paths that differ between two commits (`old` None or null: the empty tree)."""
+        base = self.empty_tree() if is_null(old) else old
+        flags = ["-M"] if renames else ["--no-renames"]
+        out = self.run("diff-tree", "-r", "-z", "--raw", *flags, base, new)
+        fields = out.split(b"\0")
+        changes: list[Change] = []
+        position = 0
+        while position < len(fields) - 1:
+            meta = _decode(fields[position])
+            position += 1
+            if not meta.startswith(":"):
+                continue
+            old_mode, new_mode, _old_sha, new_sha, status = meta[1:].split(" ")
+            kind = status[0]
+            if kind in "RC":
+                old_path, path = _decode(fields[position]), _decode(fields[position + 1])
+                position += 2
+                changes.append(Change(kind, path, old_path, old_mode, new_mode, new_sha))
+            else:
+                path = _decode(fields[position])
+                position += 1
+                changes.append(Change(kind, path, None, old_mode, new_mode, new_sha))
+        return changes
+
+    def tree(self, commit: str) -> list[TreeEntry]:
+        """Every blob, symlink and submodule of a commit, with sizes."""
+        out = self.run("ls-tree", "-r", "-z", "--long", "--full-tree", commit)
+        entries = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            mode, kind, sha, size = meta.decode("ascii").split()
+            entries.append(
+                TreeEntry(_decode(path), mode, kind, sha, int(size) if size.isdigit() else 0)
+            )
+        return entries
+
+    def sizes(self, shas: list[str]) -> dict[str, int]:
+        """Object sizes, in one `cat-file --batch-check` call."""
+        if not shas:
+            return {}
+        out = self.run("cat-file", "--batch-check", input="\n".join(shas).encode() + b"\n")
+        sizes = {}
+        for line in out.decode("ascii", errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                sizes[parts[0]] = int(parts[2])
+        return sizes
+
+
+class BlobReader:
+    """One long-running `git cat-file --batch`: many blobs, one process."""
+
+    def __init__(self, git: Git) -> None:
+        self.git = git
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def read(self, sha: str) -> bytes:
+        if self.process is None:
+            try:
+                self.process = subprocess.Popen(
+                    self.git.command("cat-file", "--batch"),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=self.git.env,
+                )
+            except OSError as exc:
+                raise GitError(f"impossible de lancer git ({exc.strerror or exc})") from None
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(sha.encode("ascii") + b"\n")
+        self.process.stdin.flush()
+        header = self.process.stdout.readline().decode("ascii", errors="replace").split()
+        if len(header) != 3 or not header[2].isdigit():
+            raise GitError(f"objet git illisible : {sha}")
+        size = int(header[2])
+        data = self.process.stdout.read(size)
+        self.process.stdout.read(1)  # the newline after each object
+        return data
+
+    def close(self) -> None:
+        if self.process is not None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            self.process.wait()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+            self.process = None
+
+
+def symlink_stays_inside(path: str, target: str) -> bool:
+    """Whether a symlink at `path` pointing to `target` stays inside the tree's root."""
+    if not target or target.startswith("/"):
+        return False
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return not (joined == ".." or joined.startswith("../"))
+
+
+def _hidden(path: str) -> bool:
+    # As FileSystemSource: nothing under a folder or file whose name starts with ".".
+    return any(part.startswith(".") for part in path.split("/"))
+
+
+class GitTreeSource:
+    """The files of one commit, as a `ContentSource` (see kb/source.py).
+
+    Submodules are not files: they are left out here and refused by the push policy.
+    Use as a context manager, or call `close()`, to stop the `git cat-file` process.
+    """
+
+    def __init__(self, git: Git | Path | str, commit: str) -> None:
+        self.git = git if isinstance(git, Git) else Git(git)
+        self.commit = commit
+        self._reader = BlobReader(self.git)
+        self._entries: dict[str, TreeEntry] | None = None
+
+    def _tree(self) -> dict[str, TreeEntry]:
+        if self._entries is None:
+            self._entries = {
+                e.path: e
+                for e in self.git.tree(self.commit)
+                if not e.is_submodule and not _hidden(e.path)
+            }
+        return self._entries
+
+    def entries(self) -> Iterator[SourceEntry]:
+        collected = []
+        for path, entry in sorted(self._tree().items()):
+            if entry.is_symlink:
+                target = self._reader.read(entry.sha).decode("utf-8", errors="replace")
+                collected.append(SourceEntry(path, 0, 0, True, symlink_stays_inside(path, target)))
+            else:
+                collected.append(SourceEntry(path, entry.size))
+        return iter(collected)
+
+    def read(self, path: str) -> bytes:
+        entry = self._tree().get(path)
+        if entry is None or entry.is_symlink:
+            raise FileNotFoundError(path)
+        return self._reader.read(entry.sha)
+
+    def exists(self, path: str) -> bool:
+        entry = self._tree().get(path)
+        return entry is not None and not entry.is_symlink
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> GitTreeSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,480 @@
+"""Publishing by git push: who may push what, and whether a pushed tree may go online.
+
+There is one validator: a pushed tree is loaded by `kb.loader.Loader` through a
+`GitTreeSource`, exactly as `kb check` loads a folder. On top of it, the push policy:
+
+- the pusher's identity comes from the git server (never from commit authors), and the
+  accounts and the centres they may write live in the server's configuration file (never
+  in the pushed content, so a centre cannot grant itself rights);
+- a centre's account may add, change, rename or delete files under its own folders only;
+  `"*"` (administration) may change anything;
+- symbolic links, submodules, oversize files and file types outside the allowed list are
+  refused.
+
+Errors block: the push is refused and nothing is published. An error already present
+before the push, in a file the push does not touch, does not block (its file stays
+offline): otherwise one broken file would stop every centre, and no centre may fix
+another centre's file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from .config import ConfigError, Settings
+from .gitsource import Change, Git, GitTreeSource, is_null
+from .loader import Loader, LoadResult, is_resource_file
+from .model import ATTACHMENT_TYPES, ID_PATTERN
+from .problems import Problem, Severity, sort_key
+
+# Where git servers put the authenticated account, in the order they are looked up:
+# gitolite, Gitea/Forgejo, GitLab, and a plain SSH server's forced command.
+PUSHER_VARIABLES = ("GL_USER", "GITEA_PUSHER_NAME", "GL_USERNAME", "KB_PUSHER")
+ALL_CENTRES = "*"
+ALLOWED_EXTENSIONS = frozenset(ATTACHMENT_TYPES) | {"md"}
+LOG_FILE = "publication.log"
+MAX_LISTED = 20  # files named in one refusal; the rest are counted
+
+
+@dataclass(frozen=True)
+class PublicationSettings:
+    """The `[publication]` table of the server's configuration file, checked."""
+
+    branch: str = "main"
+    accounts: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    max_size: int = 10 * 1024 * 1024
+    extra_files: tuple[str, ...] = (".gitignore", ".gitattributes")
+    log_file: Path | None = None
+    remote: str = ""
+    webhook_secret: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PublicationSettings:
+        branch = str(settings["publication.branche"]).strip()
+        if not branch or branch.startswith(("refs/", "-")) or " " in branch:
+            raise ConfigError(
+                f"réglage « publication.branche » : nom de branche invalide « {branch} » "
+                "(ex. « main »)"
+            )
+        accounts: dict[str, frozenset[str]] = {}
+        for account, centres in settings["publication.comptes"].items():
+            if isinstance(centres, str):
+                centres = [centres]
+            if not isinstance(centres, list) or not all(isinstance(c, str) for c in centres):
+                raise ConfigError(
+                    f"réglage « publication.comptes » : le compte « {account} » doit avoir une "
+                    'liste de centres, ex. ["crpv-demo-nord"] ou ["*"]'
+                )
+            bad = [c for c in centres if c != ALL_CENTRES and not ID_PATTERN.match(c)]
+            if bad:
+                raise ConfigError(
+                    f"réglage « publication.comptes » : identifiant de centre invalide "
+                    f"« {bad[0]} » pour le compte « {account} »"
+                )
+            accounts[str(account)] = frozenset(centres)
+        size = float(settings["publication.taille_max_mio"])
+        if size <= 0:
+            raise ConfigError("réglage « publication.taille_max_mio » : un nombre positif")
+        extra = settings["publication.fichiers_annexes"]
+        if not all(isinstance(name, str) for name in extra):
+            raise ConfigError("réglage « publication.fichiers_annexes » : une liste de noms")
+        log_file = settings["publication.journal"] or settings.index / LOG_FILE
+        return cls(
+            branch=branch,
+            accounts=accounts,
+            max_size=int(size * 1024 * 1024),
+            extra_files=tuple(extra),
+            log_file=Path(log_file),
+            remote=str(settings["publication.depot"] or "").strip(),
+            webhook_secret=str(settings["publication.secret_webhook"] or ""),
+        )
+
+
+def pusher_identity(environ: Mapping[str, str]) -> str | None:
+    """The account the git server authenticated, or None."""
+    for name in PUSHER_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def may_write(centres: frozenset[str], path: str) -> bool:
+    """Whether an account writing `centres` may add, change or delete `path`."""
+    if ALL_CENTRES in centres:
+        return True
+    parts = path.split("/")
+    return len(parts) >= 2 and parts[0] in centres
+
+
+def allowed_file(path: str, extra_files: Iterable[str]) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    if "." in name.lstrip(".") and name.rsplit(".", 1)[-1].lower() in ALLOWED_EXTENSIONS:
+        return True
+    return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in extra_files)
+
+
+def _size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} Kio"
+    return f"{size / (1024 * 1024):.1f} Mio".replace(".", ",")
+
+
+def _listed(lines: list[str]) -> list[str]:
+    shown = [f"  - {line}" for line in lines[:MAX_LISTED]]
+    if len(lines) > MAX_LISTED:
+        shown.append(f"  … et {len(lines) - MAX_LISTED} autre(s)")
+    return shown
+
+
+# --- the verdict on a tree --------------------------------------------------------------------
+
+
+@dataclass
+class TreeCheck:
+    """What the validator says about one commit's tree."""
+
+    result: LoadResult
+    blocking: list[Problem] = field(default_factory=list)
+    earlier: list[Problem] = field(default_factory=list)  # errors already there before
+    notices: list[Problem] = field(default_factory=list)  # warnings about removed ids
+    touched: set[str] | None = None  # paths changed since the previous commit (None: all)
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Warnings about the files that changed (the others were seen before)."""
+        found = [p for p in self.result.problems if not p.is_error and self._touched(p)]
+        return sorted(found + self.notices, key=sort_key)
+
+    def _touched(self, problem: Problem) -> bool:
+        return self.touched is None or problem.path in self.touched
+
+    def lines(self) -> list[str]:
+        """The report for the pusher or the log, in French."""
+        lines = [p.format() for p in sorted(self.blocking + self.warnings, key=sort_key)]
+        others = sum(1 for p in self.result.problems if not p.is_error and not self._touched(p))
+        if others:
+            lines.append(
+                f"({others} avertissement(s) dans des fichiers que cette mise à jour ne modifie "
+                "pas : voir « kb check »)"
+            )
+        if self.earlier:
+            lines.append(
+                f"{len(self.earlier)} erreur(s) déjà présente(s) avant cette mise à jour, dans "
+                "des fichiers qu'elle ne modifie pas (non bloquantes ; ces fichiers restent "
+                "hors ligne) :"
+            )
+            lines += _listed([p.format() for p in self.earlier])
+        return lines
+
+
+def load_commit(git: Git, commit: str) -> LoadResult:
+    with GitTreeSource(git, commit) as source:
+        return Loader(source).load()
+
+
+def validate_tree(
+    git: Git,
+    commit: str,
+    previous: str | None = None,
+    changes: list[Change] | None = None,
+) -> TreeCheck:
+    """Validate the tree of `commit` as `kb check` would.
+
+    `previous`: the commit currently online (None: nothing is, every error blocks).
+    Errors in files changed since `previous`, and errors that `previous` did not have,
+    block; the others were already there and do not.
+    """
+    result = load_commit(git, commit)
+    check = TreeCheck(result)
+    errors = result.errors
+    if is_null(previous) or previous is None:
+        check.blocking = errors
+        return check
+    if changes is None:
+        changes = git.changes(previous, commit, renames=True)
+    touched = {path for change in changes for path in change.paths}
+    check.touched = touched
+    others = [p for p in errors if p.path not in touched]
+    check.blocking = [p for p in errors if p.path in touched]
+    if others:
+        before = {(p.path, p.message) for p in load_commit(git, previous).errors}
+        for problem in others:
+            known = (problem.path, problem.message) in before
+            (check.earlier if known else check.blocking).append(problem)
+    check.notices = removed_ids(git, previous, changes, result)
+    return check
+
+
+def _resource_id(path: str) -> str:
+    parts = path.split("/")
+    return f"{parts[0]}/{parts[-1][: -len('.md')]}"
+
+
+def removed_ids(
+    git: Git, previous: str, changes: list[Change], result: LoadResult
+) -> list[Problem]:
+    """Published ids that disappear, with a hint to keep their address alive (`alias`)."""
+    if not any(c.deleted or c.status == "R" for c in changes):
+        return []
+    ids_now = {_resource_id(e) for e in _resource_paths(result)}
+    aliases = {a for r in result.resources.values() for a in r.alias_ids}
+    notices = []
+    with GitTreeSource(git, previous) as old_source:
+        loader = Loader(old_source)
+        old_entries = {e.path: e for e in old_source.entries()}
+        for change in changes:
+            old_path = change.old_path if change.status == "R" else change.path
+            if not (change.deleted or change.status == "R") or not old_path:
+                continue
+            if not is_resource_file(old_path):
+                continue
+            old_id = _resource_id(old_path)
+            if old_id in ids_now or old_id in aliases:
+                continue  # moved to a sub-folder (same id), or already an alias
+            if old_path not in old_entries:
+                continue
+            old = loader.parse_resource(old_entries[old_path], [])
+            if old is None or not old.is_published:
+                continue  # never online: no address to keep
+            notices.append(_removal_notice(change, old_id))
+    return notices
+
+
+def _resource_paths(result: LoadResult) -> set[str]:
+    return {r.path for r in result.resources.values()} | result.invalid_paths
+
+
+def _removal_notice(change: Change, old_id: str) -> Problem:
+    old_centre, old_slug = old_id.split("/")
+    if change.status == "R" and is_resource_file(change.path):
+        new_centre = change.path.split("/")[0]
+        alias = old_slug if new_centre == old_centre else old_id
+        return Problem(
+            change.path,
+            None,
+            Severity.WARNING,
+            f"la ressource « {old_id} » disparaît ({change.old_path} renommé en "
+            f"{change.path}) : pour que son ancienne adresse /ressources/{old_id} mène à la "
+            f"nouvelle, ajoutez « {alias} » au champ alias de {change.path} "
+            f"(alias: [{alias}])",
+        )
+    return Problem(
+        change.path,
+        None,
+        Severity.WARNING,
+        f"la ressource « {old_id} » est retirée ({change.path} supprimé) ; si elle a été "
+        f"renommée, ajoutez « {old_slug} » au champ alias de la nouvelle fiche pour que "
+        f"/ressources/{old_id} y mène",
+    )
+
+
+# --- the push policy --------------------------------------------------------------------------
+
+
+@dataclass
+class PushReview:
+    """The verdict on one update of the published branch."""
+
+    refusals: list[str] = field(default_factory=list)  # policy: each a paragraph of lines
+    tree: TreeCheck | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return not self.refusals and (self.tree is None or self.tree.ok)
+
+    def lines(self) -> list[str]:
+        lines = list(self.refusals)
+        if self.tree is not None:
+            lines += self.tree.lines()
+        return lines
+
+    @property
+    def error_count(self) -> int:
+        return len(self.refusals) + (len(self.tree.blocking) if self.tree else 0)
+
+
+def file_refusals(git: Git, changes: list[Change], settings: PublicationSettings) -> list[str]:
+    """Symlinks, submodules, oversize files and disallowed types among the new files."""
+    written = [c for c in changes if not c.deleted]
+    sizes = git.sizes(sorted({c.new_sha for c in written if c.new_mode.startswith("100")}))
+    lines = []
+    for change in written:
+        if change.new_mode == "120000":
+            lines.append(
+                f"{change.path}: erreur: lien symbolique refusé : mettez le fichier lui-même "
+                "dans le dépôt"
+            )
+        elif change.new_mode == "160000":
+            lines.append(
+                f"{change.path}: erreur: sous-module git refusé : copiez les fichiers dans le dépôt"
+            )
+        elif not allowed_file(change.path, settings.extra_files):
+            accepted = ", ".join(sorted(ALLOWED_EXTENSIONS - {"jpeg"}))
+            lines.append(
+                f"{change.path}: erreur: type de fichier refusé (fichiers acceptés : {accepted})"
+            )
+        elif sizes.get(change.new_sha, 0) > settings.max_size:
+            lines.append(
+                f"{change.path}: erreur: fichier trop volumineux "
+                f"({_size(sizes[change.new_sha])} ; {_size(settings.max_size)} au plus)"
+            )
+    return lines
+
+
+def review_push(
+    git: Git,
+    old: str,
+    new: str,
+    pusher: str | None,
+    settings: PublicationSettings,
+) -> PushReview:
+    """Check one update of the published branch (`old` null: the branch is created)."""
+    review = PushReview()
+    branch = settings.branch
+    if is_null(new):
+        review.refusals.append(
+            f"erreur: la branche publiée « {branch} » ne peut pas être supprimée"
+        )
+        return review
+    if pusher is None:
+        review.refusals.append(
+            f"erreur: compte inconnu : le serveur git n'a pas indiqué qui pousse (variables "
+            f"{', '.join(PUSHER_VARIABLES)}) ; l'administrateur doit configurer le serveur "
+            "(voir docs/publier.md)"
+        )
+        return review
+    centres = settings.accounts.get(pusher)
+    if centres is None:
+        review.refusals.append(
+            f"erreur: le compte « {pusher} » n'est pas autorisé à publier sur la branche "
+            f"« {branch} » ; demandez à l'administrateur de l'ajouter à "
+            "[publication.comptes] (vous pouvez pousser sur une autre branche)"
+        )
+        return review
+    commit = git.resolve_commit(new)
+    if commit is None:
+        review.refusals.append(f"erreur: « {new} » n'est pas un commit")
+        return review
+    previous = None if is_null(old) else git.resolve_commit(old)
+    changes = git.changes(previous, commit, renames=True)
+    outside = []
+    for change in changes:
+        for path in change.paths:
+            if not may_write(centres, path):
+                outside.append(f"{path} ({_change_label(change, path)})")
+    if outside:
+        allowed = ", ".join(f"{c}/" for c in sorted(centres)) or "aucun"
+        review.refusals.append(
+            "\n".join(
+                [
+                    f"erreur: le compte « {pusher} » ne peut modifier que les dossiers : "
+                    f"{allowed} ; cette poussée touche d'autres fichiers :",
+                    *_listed(outside),
+                ]
+            )
+        )
+    review.refusals += file_refusals(git, changes, settings)
+    review.tree = validate_tree(git, commit, previous, changes)
+    return review
+
+
+def _change_label(change: Change, path: str) -> str:
+    if change.status == "R":
+        return "renommé depuis" if path == change.old_path else "renommé vers"
+    return {"A": "ajouté", "D": "supprimé"}.get(change.status, "modifié")
+
+
+# --- the pre-receive hook ---------------------------------------------------------------------
+
+
+def append_log(log_file: Path | None, message: str) -> None:
+    """One dated line (or several) in the publication log; never fails the caller."""
+    if log_file is None:
+        return
+    stamp = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+    text = "".join(f"{stamp} {line}\n" for line in message.splitlines() or [""])
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(text)
+    except OSError:
+        pass
+
+
+def read_updates(lines: Iterable[str]) -> list[tuple[str, str, str]]:
+    """`old new ref` lines, as git gives them to pre-receive and post-receive."""
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append((parts[0], parts[1], parts[2]))
+    return updates
+
+
+def pre_receive(
+    updates: list[tuple[str, str, str]],
+    git: Git,
+    settings: PublicationSettings,
+    environ: Mapping[str, str],
+    out: TextIO,
+) -> int:
+    """Check every update of the published branch; 0 accepts the push, 1 refuses it."""
+    pusher = pusher_identity(environ)
+    refused = False
+    for old, new, ref in updates:
+        short = ref.removeprefix("refs/heads/")
+        if ref != settings.ref:
+            if ref.startswith("refs/heads/") and not is_null(new):
+                print(
+                    f"Branche « {short} » reçue : elle n'est pas publiée (seule la branche "
+                    f"« {settings.branch} » est mise en ligne).",
+                    file=out,
+                )
+            continue
+        print(
+            f"Vérification de la publication sur « {short} » (compte : {pusher or 'inconnu'})…",
+            file=out,
+        )
+        review = review_push(git, old, new, pusher, settings)
+        for line in review.lines():
+            print(line, file=out)
+        tree = review.tree
+        if review.accepted:
+            published = len(tree.result.published) if tree else 0
+            warnings = len(tree.warnings) if tree else 0
+            print(
+                f"Vérification réussie : {published} ressource(s) publiable(s), "
+                f"{warnings} avertissement(s).",
+                file=out,
+            )
+            verdict = "acceptée"
+        else:
+            refused = True
+            print(
+                f"Poussée refusée : {review.error_count} erreur(s). Rien n'a été publié. "
+                "Corrigez puis poussez à nouveau (vérifiez d'abord avec « kb check »).",
+                file=out,
+            )
+            verdict = f"refusée ({review.error_count} erreur(s))"
+        append_log(
+            settings.log_file,
+            f"pre-receive compte={pusher or '?'} {ref} {old[:12]}..{new[:12]} : {verdict}"
+            + "".join(f"\n  {line}" for line in review.lines() if "erreur" in line),
+        )
+    return 1 if refused else 0

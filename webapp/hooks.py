@@ -1,0 +1,148 @@
+"""`POST /hooks/git`: the webhook of a forge (GitHub, Gitea/Forgejo, GitLab) after a push.
+
+Disabled (404) unless `publication.secret_webhook` is set. The request is authenticated
+(HMAC-SHA256 of the raw body, or GitLab's token, compared in constant time); only the
+event type, the branch and the delivery id are read from the payload, never content.
+A push to the published branch triggers a publication in the background (fetch
+`publication.depot`, validate, check out, index; see indexer/publish.py) and the answer,
+202, is immediate. Deliveries already received are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
+
+from indexer.publish import DeliveryLog, Publisher, SyncRunner
+from kb.config import ConfigError
+from kb.publication import PublicationSettings
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("hooks", __name__)
+
+MAX_BODY = 5 * 1024 * 1024  # forges send at most a few hundred KiB for a push
+EVENT_HEADERS = ("X-GitHub-Event", "X-Gitea-Event", "X-Forgejo-Event", "X-Gitlab-Event")
+PUSH_EVENTS = ("push", "Push Hook")
+DELIVERY_HEADERS = (
+    "X-GitHub-Delivery",
+    "X-Gitea-Delivery",
+    "X-Forgejo-Delivery",
+    "X-Gitlab-Event-UUID",
+)
+MAX_DELIVERY_ID = 200
+
+
+class Webhook:
+    """Per app: the publication settings, the background runner, the deliveries seen."""
+
+    def __init__(self, app: Flask) -> None:
+        settings = app.config["KB_SETTINGS"]
+        try:
+            self.publication: PublicationSettings | None = PublicationSettings.from_settings(
+                settings
+            )
+        except ConfigError as exc:
+            log.error("Webhook désactivé : %s", exc)
+            self.publication = None
+        self.settings = settings
+        self.deliveries = DeliveryLog(settings.index)
+        self.runner = SyncRunner(self.publish)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.publication and self.publication.webhook_secret)
+
+    def publish(self):
+        assert self.publication is not None
+        publisher = Publisher(
+            self.settings.content,
+            self.settings.index,
+            self.publication,
+            self.settings["attente_verrou"],
+        )
+        return publisher.publish(self.publication.remote, validate=True, source="webhook")
+
+
+def current_webhook() -> Webhook:
+    webhook = current_app.extensions.get("kb_webhook")
+    if webhook is None:
+        webhook = current_app.extensions["kb_webhook"] = Webhook(current_app)
+    return webhook
+
+
+def answer(status: int, **fields: str) -> Response:
+    response = jsonify(fields)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def signature_problem(secret: str, body: bytes) -> tuple[int, str] | None:
+    """None when the request is authentic; else (HTTP status, reason)."""
+    key = secret.encode("utf-8")
+    expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+    hub = request.headers.get("X-Hub-Signature-256")
+    gitea = request.headers.get("X-Gitea-Signature") or request.headers.get("X-Forgejo-Signature")
+    token = request.headers.get("X-Gitlab-Token")
+    if hub is not None:
+        valid = hmac.compare_digest(hub.strip().encode(), f"sha256={expected}".encode())
+    elif gitea is not None:
+        valid = hmac.compare_digest(gitea.strip().encode(), expected.encode())
+    elif token is not None:
+        valid = hmac.compare_digest(token.encode("utf-8"), key)
+    else:
+        return 401, "signature absente (X-Hub-Signature-256 ou X-Gitlab-Token)"
+    return None if valid else (403, "signature invalide")
+
+
+@bp.post("/hooks/git")
+def git_push() -> Response:
+    webhook = current_webhook()
+    if not webhook.enabled:
+        abort(404)
+    assert webhook.publication is not None
+    if not webhook.publication.remote:
+        return answer(503, statut="erreur", raison="aucun dépôt configuré (publication.depot)")
+    try:
+        request.max_content_length = MAX_BODY  # Flask >= 3.1: this view's own limit
+    except AttributeError:
+        pass  # older Flask: the app-wide limit applies
+    if (request.content_length or 0) > MAX_BODY:
+        return answer(413, statut="refuse", raison="requête trop volumineuse")
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY:
+        return answer(413, statut="refuse", raison="requête trop volumineuse")
+    problem = signature_problem(webhook.publication.webhook_secret, body)
+    if problem is not None:
+        log.warning("Webhook refusé : %s", problem[1])
+        return answer(problem[0], statut="refuse", raison=problem[1])
+
+    event = next((request.headers[h] for h in EVENT_HEADERS if h in request.headers), "")
+    if event not in PUSH_EVENTS:
+        return answer(202, statut="ignore", raison=f"événement « {event[:40]} » non traité")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return answer(400, statut="refuse", raison="contenu JSON invalide")
+    ref = payload.get("ref") if isinstance(payload, dict) else None
+    if ref != webhook.publication.ref:
+        return answer(
+            202,
+            statut="ignore",
+            raison=f"seule la branche « {webhook.publication.branch} » est publiée",
+        )
+    delivery = next((request.headers[h] for h in DELIVERY_HEADERS if h in request.headers), "")
+    delivery = delivery.strip()[:MAX_DELIVERY_ID]
+    if delivery and not webhook.deliveries.first_time(delivery):
+        return answer(202, statut="ignore", raison="livraison déjà reçue")
+    started = webhook.runner.request()
+    return answer(
+        202,
+        statut="accepte",
+        raison="publication lancée" if started else "publication déjà prévue",
+    )

@@ -1,0 +1,428 @@
+"""The OpenAPI 3.1 description of the JSON API (`/api/v1/openapi.json`).
+
+Built at request time so that the accepted values of each filter are the vocabularies and
+the centres of the running site: a client (or a test generator) sees exactly what the API
+accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.documents import FILTER_KEYS
+from indexer.query import MAX_QUERY_LENGTH
+from indexer.search import MAX_PER_PAGE, SORTS
+
+from .catalogue import VOCABULARY_OF, Catalogue
+from .params import FILTER_NAMES, MAX_PAGE, MAX_VALUES_PER_FILTER
+
+YEAR_PATTERN = r"^(\d{4}|\d{4}-|-\d{4}|\d{4}-\d{4})$"
+ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+    }
+
+
+CACHE_HEADERS = {
+    "ETag": {
+        "description": "Version de la réponse, à renvoyer dans `If-None-Match`.",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {"schema": {"type": "string"}},
+    "Access-Control-Allow-Origin": {
+        "description": "Toute page web peut lire l'API (`*`).",
+        "schema": {"type": "string", "const": "*"},
+    },
+}
+
+
+def _json(schema: dict, description: str, headers: dict | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(ref("Erreur"), description)
+
+
+NOT_MODIFIED = {"description": "Non modifiée depuis la version indiquée par `If-None-Match`."}
+
+
+def _schemas() -> dict[str, Any]:
+    hit = _object(
+        {
+            "id": {"type": "string", "examples": ["centre-alpha/diagnostic-en-marchant"]},
+            "titre": {"type": "string"},
+            "url": {"type": "string", "description": "Chemin de la page, sur le site."},
+            "type": {"type": "string"},
+            "centre": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+            "piliers": STRINGS,
+            "resume": {"type": "string"},
+            "extrait": {
+                "type": "string",
+                "description": "Extrait en HTML échappé, les mots trouvés entre <mark>.",
+            },
+            "score": {"type": ["number", "null"]},
+        }
+    )
+    facet_value = _object(
+        {
+            "valeur": {"type": "string"},
+            "libelle": {"type": "string"},
+            "nombre": {"type": "integer", "minimum": 0},
+        }
+    )
+    page_link = {"type": ["string", "null"], "format": "uri"}
+    search = _object(
+        {
+            "total": {"type": "integer", "minimum": 0},
+            "corrigee": {
+                "type": "boolean",
+                "description": "Vrai quand, faute de résultat, la suggestion a été cherchée.",
+            },
+            "resultats": {"type": "array", "items": ref("Resultat")},
+            "facettes": {
+                "type": "object",
+                "properties": {
+                    key: {"type": "array", "items": ref("ValeurFacette")} for key in FILTER_KEYS
+                },
+                "additionalProperties": False,
+            },
+            "suggestion": NULLABLE_STRING,
+            "pagination": _object(
+                {
+                    "page": {"type": "integer", "minimum": 1},
+                    "par_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+                    "pages": {"type": "integer", "minimum": 1},
+                    "premiere": {"type": "string", "format": "uri"},
+                    "precedente": page_link,
+                    "suivante": page_link,
+                    "derniere": {"type": "string", "format": "uri"},
+                }
+            ),
+        }
+    )
+    resource = _object(
+        {
+            "id": {"type": "string"},
+            "centre": {"type": "string"},
+            "fiche": {"type": "string"},
+            "titre": {"type": "string"},
+            "type": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+            "mise_a_jour": {"type": ["string", "null"], "format": "date"},
+            "piliers": STRINGS,
+            "thematiques": STRINGS,
+            "dispositifs": STRINGS,
+            "publics": STRINGS,
+            "territoire": _object(
+                {
+                    "region": NULLABLE_STRING,
+                    "departement": NULLABLE_STRING,
+                    "communes": STRINGS,
+                    "qpv": STRINGS,
+                }
+            ),
+            "porteur": NULLABLE_STRING,
+            "partenaires": STRINGS,
+            "auteurs": STRINGS,
+            "mots_cles": STRINGS,
+            "periode": {
+                "oneOf": [
+                    {"type": "null"},
+                    _object({"debut": NULLABLE_STRING, "fin": NULLABLE_STRING}),
+                ]
+            },
+            "licence": NULLABLE_STRING,
+            "alias": {**STRINGS, "description": "Anciens identifiants, redirigés ici."},
+            "resume": {"type": "string"},
+            "libelles": _object(
+                {
+                    "type": {"type": "string"},
+                    "centre": {"type": "string"},
+                    "piliers": LABELS,
+                    "thematiques": LABELS,
+                    "dispositifs": LABELS,
+                    "publics": LABELS,
+                    "region": NULLABLE_STRING,
+                    "departement": NULLABLE_STRING,
+                }
+            ),
+            "corps_html": {
+                "type": "string",
+                "description": "Texte de la fiche en HTML assaini (liens absolus).",
+            },
+            "pieces_jointes": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "nom": {"type": "string"},
+                        "url": {"type": "string", "format": "uri"},
+                        "type_mime": {"type": "string"},
+                        "taille": {"type": "integer", "minimum": 0},
+                    }
+                ),
+            },
+            "liens": _object(
+                {
+                    name: {"type": "string", "format": "uri"}
+                    for name in ("page", "api", "source", "centre", "flux_centre")
+                }
+            ),
+        }
+    )
+    centre = _object(
+        {
+            "id": {"type": "string"},
+            "nom": {"type": "string"},
+            "region": NULLABLE_STRING,
+            "site": NULLABLE_STRING,
+            "ressources": {"type": "integer", "minimum": 0},
+            "url": {"type": "string", "format": "uri"},
+            "recherche": {"type": "string", "format": "uri"},
+            "flux": {"type": "string", "format": "uri"},
+        }
+    )
+    term = {
+        "type": "object",
+        "required": ["id", "libelle"],
+        "properties": {"id": {"type": "string"}, "libelle": {"type": "string"}},
+        "additionalProperties": True,
+    }
+    error = _object(
+        {
+            "erreur": _object(
+                {
+                    "statut": {"type": "integer", "minimum": 400, "maximum": 599},
+                    "titre": {"type": "string"},
+                    "messages": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                }
+            ),
+            "ressource": _object(
+                {
+                    "id": {"type": "string"},
+                    "titre": NULLABLE_STRING,
+                    "date": NULLABLE_STRING,
+                    "retiree_le": NULLABLE_STRING,
+                }
+            ),
+            "recherche_proche": {"type": "string", "format": "uri"},
+        },
+        optional=("ressource", "recherche_proche"),
+    )
+    return {
+        "Resultat": hit,
+        "ValeurFacette": facet_value,
+        "Recherche": search,
+        "Ressource": resource,
+        "Centre": centre,
+        "Terme": term,
+        "Erreur": error,
+    }
+
+
+def _search_parameters(catalogue: Catalogue) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": "q",
+            "in": "query",
+            "description": 'Mots recherchés ; une expression entre guillemets ("diagnostic '
+            'en marchant") doit être trouvée telle quelle. Vide : toutes les ressources.',
+            "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        }
+    ]
+    for key in FILTER_KEYS:
+        if key == "annee":
+            values: dict[str, Any] = {"type": "string", "pattern": YEAR_PATTERN}
+            description = "Année (2021) ou période (2018-2022, -2019, 2021-)."
+        else:
+            known = catalogue.centres() if key == "centre" else catalogue.vocabulary(key).terms
+            values = {"type": "string", "enum": sorted(known)}
+            description = f"Filtre « {FILTER_NAMES[key].lower()} »" + (
+                f" (vocabulaire `{VOCABULARY_OF[key]}`)." if key in VOCABULARY_OF else "."
+            )
+        parameters.append(
+            {
+                "name": key,
+                "in": "query",
+                "description": description
+                + " Plusieurs valeurs : le paramètre répété, ou séparées par des virgules.",
+                "style": "form",
+                "explode": True,
+                "schema": {"type": "array", "items": values, "maxItems": MAX_VALUES_PER_FILTER},
+            }
+        )
+    parameters += [
+        {
+            "name": "tri",
+            "in": "query",
+            "description": "Ordre des résultats (pertinence par défaut ; sans mots, la date).",
+            "schema": {"type": "string", "enum": list(SORTS)},
+        },
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "par_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10},
+        },
+    ]
+    return parameters
+
+
+def describe_api(catalogue: Catalogue) -> dict[str, Any]:
+    path_parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": {"type": "string", "maxLength": 120},
+            "examples": {"exemple": {"value": example}},
+        }
+        for name, description, example in (
+            ("centre", "Identifiant du centre (nom de son dossier).", "centre-alpha"),
+            ("fiche", "Nom de la fiche (nom de son fichier sans .md).", "diagnostic"),
+        )
+    ]
+    search_link = {
+        "description": "Liens de pagination (RFC 8288) : first, prev, next, last.",
+        "schema": {"type": "string"},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "API de la base de connaissances des centres de ressources politique "
+            "de la ville",
+            "version": "1.0.0",
+            "description": "Accès en lecture, sans clé, aux ressources publiées : recherche "
+            "avec filtres et facettes, fiche complète, centres et vocabulaires. Toutes les "
+            "réponses portent un ETag (revalidation par `If-None-Match`) et sont lisibles "
+            "depuis n'importe quelle page web (CORS). Les erreurs sont en JSON, avec des "
+            "messages en français.",
+            "license": {"name": "Contenus : licence indiquée par chaque fiche"},
+        },
+        "servers": [{"url": catalogue.site_url + "/api/v1"}],
+        "externalDocs": {
+            "description": "Mode d'emploi (flux, API, OAI-PMH, intégration)",
+            "url": catalogue.site_url + "/a-propos#api",
+        },
+        "paths": {
+            "/": {
+                "get": {
+                    "operationId": "accueil",
+                    "summary": "Liens vers les points d'accès de l'API",
+                    "responses": {
+                        "200": _json({"type": "object"}, "Points d'accès", CACHE_HEADERS),
+                        "304": NOT_MODIFIED,
+                    },
+                }
+            },
+            "/recherche": {
+                "get": {
+                    "operationId": "rechercher",
+                    "summary": "Rechercher des ressources (mêmes paramètres que /recherche)",
+                    "description": "Réponse de même forme que `kb search --json`, plus la "
+                    "pagination. Toutes les pages sont accessibles.",
+                    "parameters": _search_parameters(catalogue),
+                    "responses": {
+                        "200": _json(
+                            ref("Recherche"),
+                            "Résultats, facettes et pagination",
+                            {**CACHE_HEADERS, "Link": search_link},
+                        ),
+                        "304": NOT_MODIFIED,
+                        "400": _error("Paramètres invalides (messages en français)"),
+                        "404": _error("Page au-delà de la dernière"),
+                    },
+                }
+            },
+            "/ressources/{centre}/{fiche}": {
+                "get": {
+                    "operationId": "ressource",
+                    "summary": "Une ressource : métadonnées, texte HTML, pièces jointes, liens",
+                    "parameters": path_parameters,
+                    "responses": {
+                        "200": _json(ref("Ressource"), "La ressource", CACHE_HEADERS),
+                        "301": {
+                            "description": "Ancien identifiant (alias) ou variante de casse : "
+                            "redirection vers l'adresse actuelle.",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        },
+                        "304": NOT_MODIFIED,
+                        "404": _error("Ressource inconnue"),
+                        "410": _error("Ressource retirée (titre et date rappelés)"),
+                    },
+                }
+            },
+            "/centres": {
+                "get": {
+                    "operationId": "centres",
+                    "summary": "Les centres de ressources, avec leur nombre de ressources",
+                    "responses": {
+                        "200": _json(
+                            _object({"centres": {"type": "array", "items": ref("Centre")}}),
+                            "Les centres",
+                            CACHE_HEADERS,
+                        ),
+                        "304": NOT_MODIFIED,
+                        "400": _error("Paramètre inattendu"),
+                    },
+                }
+            },
+            "/vocabulaires": {
+                "get": {
+                    "operationId": "vocabulaires",
+                    "summary": "Les vocabulaires contrôlés (identifiants et libellés)",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "array",
+                                    "items": ref("Terme"),
+                                },
+                            },
+                            "Chaque vocabulaire : liste de termes",
+                            CACHE_HEADERS,
+                        ),
+                        "304": NOT_MODIFIED,
+                        "400": _error("Paramètre inattendu"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "description",
+                    "summary": "Cette description (OpenAPI 3.1)",
+                    "responses": {
+                        "200": _json({"type": "object"}, "Description OpenAPI", CACHE_HEADERS),
+                        "304": NOT_MODIFIED,
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _schemas()},
+    }
