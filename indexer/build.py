@@ -205,17 +205,32 @@ class Indexer:
                 "empreinte": index_fingerprint(),
             },
         )
-        previous = self.folder.current_name()
+        before = self._indexed_hashes()
         self.folder.switch_to(generation)
         registry = Registry(self.folder.root)
         registry.sync({r.id: publication(r, result.centres) for r in published})
         registry.close()
         self.folder.remove_stale()
         report.generation = generation.name
-        report.added = sorted(r.id for r in published) if previous is None else []
-        if previous is not None:
-            report.updated = sorted(r.id for r in published)
+        # The same summary as an update: compared with what the previous version held.
+        now = {r.id: r.content_hash for r in published}
+        report.added = sorted(set(now) - set(before))
+        report.deleted = sorted(set(before) - set(now))
+        report.updated = sorted(i for i in now.keys() & before.keys() if now[i] != before[i])
+        report.unchanged = len(now) - len(report.added) - len(report.updated)
         return report
+
+    def _indexed_hashes(self) -> dict[str, str]:
+        """id -> hash of what the live version holds (empty when there is none)."""
+        if not self.folder.exists():
+            return {}
+        state = StateStore(self.folder.current())
+        try:
+            return state.indexed_hashes()
+        except Exception:  # noqa: BLE001 - an unreadable old state: report as all new
+            return {}
+        finally:
+            state.close()
 
     # ------------------------------------------------------------------ incremental update
 

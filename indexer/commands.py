@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from kb.config import Settings
 
-from .build import Indexer, UpdateReport
-from .documents import FILTER_KEYS
-from .search import SORTS, SearchIndex, SearchRequest, normalise_filters
+from .keys import FILTER_KEYS, SORTS
 from .store import IndexLocked, published_ids
+
+if TYPE_CHECKING:
+    from .build import UpdateReport
+    from .search import SearchIndex
 
 
 def register(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -78,6 +81,8 @@ class _Progress:
 
 
 def update_index(settings: Settings, rebuild: bool = False, paths=None) -> UpdateReport:
+    from .build import Indexer  # the engine is loaded only when a command needs it
+
     indexer = Indexer(settings.content, settings.index, settings["attente_verrou"])
     if rebuild:
         return indexer.rebuild(_Progress())
@@ -111,6 +116,8 @@ def parse_filters(pairs: list[str]) -> dict[str, tuple[str, ...]] | str:
                 FILTER_KEYS
             )
         raw.setdefault(key, []).append(value)
+    from .search import normalise_filters
+
     return normalise_filters(raw)
 
 
@@ -122,6 +129,8 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.limit <= 100 or args.page < 1:
         print("erreur : --limit doit être entre 1 et 100 et --page au moins 1", file=sys.stderr)
         return 2
+    from .search import SearchIndex, SearchRequest
+
     index = SearchIndex(settings.index)
     if not index.folder.exists():
         if not settings.content.is_dir():

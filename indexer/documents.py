@@ -16,19 +16,7 @@ from kb.vocabulary import Vocabularies
 
 from .analysis import french_analyzer, spelling_analyzer, spelling_form_analyzer, terms
 from .glossary import glossary
-
-# The filter keys, everywhere: `kb search --filter`, the web app's parameters, the API.
-FILTER_KEYS = (
-    "piliers",
-    "thematiques",
-    "dispositifs",
-    "publics",
-    "type",
-    "centre",
-    "region",
-    "departement",
-    "annee",
-)
+from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 
 # Searchable text fields and their weights: the title, and everything else in one field
 # (summary and keywords written twice, so they weigh more than the body). One field per

@@ -25,12 +25,12 @@ from .analysis import terms
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
+from .keys import SORTS  # noqa: F401  (re-exported)
 from .scoring import Clause, Scorer, from_bitmap, to_bitmap
 from .store import IndexFolder, Registry
 
 log = logging.getLogger(__name__)
 
-SORTS = ("pertinence", "date")
 MAX_PER_PAGE = 100
 MAX_RESULTS_WINDOW = 1000  # deepest result reachable by paging, as in most engines
 

@@ -200,6 +200,11 @@ class StateStore:
             return None
         return FileState(*row[:4], row[4], bool(row[5])), bool(row[6])
 
+    def indexed_hashes(self) -> dict[str, str]:
+        """id -> content hash of every file whose version is in the index."""
+        rows = self.db.execute("SELECT id, hash FROM fichiers WHERE indexed=1 AND id IS NOT NULL")
+        return dict(rows.fetchall())
+
     def paths(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT path FROM fichiers")}
 

@@ -390,3 +390,14 @@ def test_unreadable_index_is_rebuilt(content, index_dir):
     report = indexer.update()
     assert report.rebuilt and "ne peut plus être lu" in report.reason
     assert indexed_ids(index_dir) == published_ids(content)
+
+
+def test_rebuild_reports_changes_against_the_previous_version(content, index_dir):
+    indexer = Indexer(content, index_dir)
+    first = indexer.rebuild()
+    assert len(first.added) == 13 and not first.updated and not first.deleted
+    edit(content / "centre-b" / "prairie.md", "Un jardin fleuri", "Un verger fleuri")
+    (content / "centre-a" / "commerce-2016.md").unlink()
+    second = indexer.rebuild()
+    assert second.added == [] and second.updated == ["centre-b/prairie"]
+    assert second.deleted == ["centre-a/commerce-2016"] and second.unchanged == 11

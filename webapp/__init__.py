@@ -14,30 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from kb.config import SETTINGS, Settings, load_settings
 
-from . import (
-    api,
-    browse,
-    discovery,
-    embed,
-    errors,
-    feeds,
-    files,
-    formatting,
-    home,
-    hooks,
-    oai,
-    resources,
-    responses,
-    search,
-    security,
-)
-from .catalogue import Catalogue
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +43,29 @@ def config_from_settings(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    # Imported here, not at module level: `kb` loads this package for its `serve` command,
+    # and `kb check` (run by the git hook on every push) should not pay for Flask.
+    from flask import Flask
+
+    from . import (
+        api,
+        browse,
+        discovery,
+        embed,
+        errors,
+        feeds,
+        files,
+        formatting,
+        home,
+        hooks,
+        oai,
+        resources,
+        responses,
+        search,
+        security,
+    )
+    from .catalogue import Catalogue
+
     config = dict(config or {})
     app = Flask(__name__)
     app.config.update(
