@@ -196,8 +196,14 @@ def dispositif(term_id: str):
 def centres():
     catalogue = current_catalogue()
     overview = catalogue.overview()
+    entries = centre_entries(catalogue, overview)
+    return render_template("browse/centres.html", entries=entries, total=overview.total)
+
+
+def centre_entries(catalogue: Catalogue, overview) -> list[Entry]:
+    """Every centre with its number of resources and its region (home and /centres)."""
     regions = catalogue.vocabularies.regions
-    entries = [
+    return [
         Entry(
             centre.id,
             centre.nom,
@@ -207,7 +213,6 @@ def centres():
         )
         for centre in catalogue.centres().values()
     ]
-    return render_template("browse/centres.html", entries=entries, total=overview.total)
 
 
 @bp.get("/centres/<centre_id>")

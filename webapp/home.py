@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 
 from indexer.publish import publication_status
 
-from .browse import PILLAR_DESCRIPTIONS, Entry
+from .browse import PILLAR_DESCRIPTIONS, Entry, centre_entries
 from .catalogue import current_catalogue
 
 bp = Blueprint("home", __name__)
@@ -28,17 +28,7 @@ def index():
         )
         for term in catalogue.vocabularies.piliers
     ]
-    regions = catalogue.vocabularies.regions
-    centres = [
-        Entry(
-            c.id,
-            c.nom,
-            overview.count("centre", c.id),
-            url_for("browse.centre", centre_id=c.id),
-            regions.label(c.region) if c.region else "",
-        )
-        for c in catalogue.centres().values()
-    ]
+    centres = centre_entries(catalogue, overview)
     themes = sorted(
         (
             Entry(
