@@ -19,13 +19,11 @@ file is looked at.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import logging
 import subprocess
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from kb.gitsource import Git, GitError, clean_environment
 from kb.publication import PublicationSettings, append_log, validate_tree
 
 from .build import Indexer, UpdateReport
-from .store import IndexFolder, IndexLocked, now_iso, write_atomically
+from .store import IndexFolder, IndexLocked, exclusive_lock, now_iso, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -176,26 +174,12 @@ class Publisher:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.index.mkdir(parents=True, exist_ok=True)
-        with open(self.index / LOCK_FILE, "a+") as handle:
-            deadline = time.monotonic() + PUBLICATION_WAIT
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise PublicationError(
-                            "une autre publication est en cours depuis plus de "
-                            f"{PUBLICATION_WAIT:.0f} s : réessayez plus tard"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        busy = PublicationError(
+            f"une autre publication est en cours depuis plus de {PUBLICATION_WAIT:.0f} s : "
+            "réessayez plus tard"
+        )
+        with exclusive_lock(self.index / LOCK_FILE, PUBLICATION_WAIT, busy):
+            yield
 
     def _ensure_checkout(self) -> None:
         if (self.content / ".git").is_dir():

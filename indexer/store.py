@@ -124,27 +124,12 @@ class IndexFolder:
 
     @contextlib.contextmanager
     def writer_lock(self, timeout: float = 30.0) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK, "a+") as handle:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise IndexLocked(
-                            f"l'index {self.root} est en cours de mise à jour par un autre "
-                            f"processus (attente de {timeout:.0f} s dépassée) : réessayez "
-                            "dans un instant"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        message = (
+            f"l'index {self.root} est en cours de mise à jour par un autre processus "
+            f"(attente de {timeout:.0f} s dépassée) : réessayez dans un instant"
+        )
+        with exclusive_lock(self.root / LOCK, timeout, IndexLocked(message)):
+            yield
 
     # --- information about a generation
 
@@ -158,6 +143,29 @@ class IndexFolder:
     @staticmethod
     def write_info(generation: Path, info: dict) -> None:
         write_atomically(generation / INFO, json.dumps(info, ensure_ascii=False, indent=1))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, timeout: float, timed_out: Exception) -> Iterator[None]:
+    """Hold an flock on `path`, waiting up to `timeout` seconds, else raise `timed_out`.
+    The kernel releases it if the process dies, even with kill -9."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise timed_out from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def now_iso() -> str:
