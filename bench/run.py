@@ -116,24 +116,25 @@ def touch_resource(content: Path, rng: random.Random) -> str:
     return path.relative_to(content).as_posix()
 
 
-def measure(size: int, rounds: int, scan: bool, page: bool = True) -> dict:
+def measure(
+    size: int, rounds: int, scan: bool, page: bool = True, reference: bool = True, reuse: bool = False
+) -> dict:
     content = corpus(size)
     work = DATA / f"mesure-{size}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     results: dict = {"taille": size}
-
-    whoosh_build, whoosh_rss = run_child(["whoosh", str(content), str(work / "index")])
-    fts_build, fts_rss = run_child(["fts5", str(content), str(work / "fts.sqlite")])
-    results["reconstruction"] = {
-        "whoosh": whoosh_build["documents"] / whoosh_build["seconds"],
-        "fts5": fts_build["documents"] / fts_build["seconds"],
-    }
-    results["memoire"] = {"whoosh": whoosh_rss, "fts5": fts_rss}
-    results["taille_index"] = {
-        "whoosh": folder_size(work / "index"),
-        "fts5": sum(p.stat().st_size for p in work.glob("fts.sqlite*")),
-    }
+    if not (reuse and (work / "index").is_dir()):
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        whoosh_build, whoosh_rss = run_child(["whoosh", str(content), str(work / "index")])
+        results["reconstruction"] = {"whoosh": whoosh_build["documents"] / whoosh_build["seconds"]}
+        results["memoire"] = {"whoosh": whoosh_rss}
+        if reference:
+            fts_build, fts_rss = run_child(["fts5", str(content), str(work / "fts.sqlite")])
+            results["reconstruction"]["fts5"] = fts_build["documents"] / fts_build["seconds"]
+            results["memoire"]["fts5"] = fts_rss
+    results["taille_index"] = {"whoosh": folder_size(work / "index")}
+    if reference:
+        results["taille_index"]["fts5"] = sum(p.stat().st_size for p in work.glob("fts.sqlite*"))
 
     from indexer.build import Indexer
     from indexer.search import SearchIndex, SearchRequest, normalise_filters
@@ -145,9 +146,10 @@ def measure(size: int, rounds: int, scan: bool, page: bool = True) -> dict:
     if scan:
         rescan = timed(lambda: (touch_resource(content, rng), indexer.update()), 3)
         results["publication_1_fichier_parcours"] = {"whoosh": statistics.median(rescan)}
-    db = fts5.connect(work / "fts.sqlite")
-    fts_publish = timed(lambda: fts5.update_one(db, content, touch_resource(content, rng)), 7)
-    results["publication_1_fichier"]["fts5"] = statistics.median(fts_publish)
+    db = fts5.connect(work / "fts.sqlite") if reference else None
+    if db is not None:
+        fts_publish = timed(lambda: fts5.update_one(db, content, touch_resource(content, rng)), 7)
+        results["publication_1_fichier"]["fts5"] = statistics.median(fts_publish)
 
     index = SearchIndex(work / "index")
     started = time.perf_counter()
@@ -158,14 +160,20 @@ def measure(size: int, rounds: int, scan: bool, page: bool = True) -> dict:
         for text, filters in QUERIES:
             request = SearchRequest(q=text, filters=normalise_filters(filters))
             latencies += timed(lambda r=request: index.search(r), 1)
-            fts_latencies += timed(lambda t=text, f=filters: fts5.search(db, t or "quartier", f), 1)
-    results["recherche"] = {
-        "whoosh": (statistics.median(latencies), percentile(latencies, 0.95)),
-        "fts5": (statistics.median(fts_latencies), percentile(fts_latencies, 0.95)),
-    }
+            if db is not None:
+                fts_latencies += timed(
+                    lambda t=text, f=filters: fts5.search(db, t or "quartier", f), 1
+                )
+    results["recherche"] = {"whoosh": (statistics.median(latencies), percentile(latencies, 0.95))}
+    if fts_latencies:
+        results["recherche"]["fts5"] = (
+            statistics.median(fts_latencies),
+            percentile(fts_latencies, 0.95),
+        )
     results["page_recherche"] = page_times(content, work / "index", rounds) if page else None
     index.close()
-    db.close()
+    if db is not None:
+        db.close()
     return results
 
 
@@ -209,46 +217,42 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def _row(label: str, n: str, whoosh, fts, show, ratio_digits: int = 1) -> str:
+    """A table row; a measure not taken in this run is shown as « – »."""
+    if whoosh is None:
+        return ""
+    ratio = f"{whoosh / fts:.{ratio_digits}f}" if fts else "–"
+    return f"| {label} | {n} | {show(whoosh)} | {show(fts) if fts else '–'} | {ratio} |"
+
+
 def report(all_results: list[dict]) -> str:
     lines = [f"Machine : {machine()}.", f"Date : {time.strftime('%Y-%m-%d %H:%M')}.", ""]
-    lines += [
-        "| Mesure | Taille | Whoosh (ce projet) | FTS5 (référence) | Rapport |",
-        "|---|---:|---:|---:|---:|",
-    ]
+    lines += ["| Mesure | Taille | Whoosh (ce projet) | FTS5 (référence) | Rapport |",
+              "|---|---:|---:|---:|---:|"]
+    mib = lambda v: f"{v / 2**20:.0f} Mio"  # noqa: E731
     for r in all_results:
         n = f"{r['taille']:,}".replace(",", " ")
-        w, f = r["reconstruction"]["whoosh"], r["reconstruction"]["fts5"]
-        lines.append(
-            f"| Reconstruction complète (documents/s) | {n} | {w:.0f} | {f:.0f} | {w / f:.2f} |"
-        )
-        w, f = r["publication_1_fichier"]["whoosh"], r["publication_1_fichier"]["fts5"]
-        lines.append(
-            f"| Publication d'un fichier (médiane) | {n} | {ms(w)} | {ms(f)} | {w / f:.1f} |"
-        )
-        if "publication_1_fichier_parcours" in r:
-            w = r["publication_1_fichier_parcours"]["whoosh"]
-            lines.append(
-                f"| Mise à jour par parcours du dossier (médiane) | {n} | {ms(w)} | – | – |"
-            )
-        (w50, w95), (f50, f95) = r["recherche"]["whoosh"], r["recherche"]["fts5"]
-        lines.append(f"| Recherche p50 | {n} | {ms(w50)} | {ms(f50)} | {w50 / f50:.1f} |")
-        lines.append(f"| Recherche p95 | {n} | {ms(w95)} | {ms(f95)} | {w95 / f95:.1f} |")
+        rebuild, memory = r.get("reconstruction", {}), r.get("memoire", {})
+        publish, search = r["publication_1_fichier"], r["recherche"]
+        rows = [
+            _row("Reconstruction complète (documents/s)", n, rebuild.get("whoosh"),
+                 rebuild.get("fts5"), lambda v: f"{v:.0f}", 2),
+            _row("Publication d'un fichier (médiane)", n, publish["whoosh"], publish.get("fts5"),
+                 ms),
+            _row("Mise à jour par parcours du dossier (médiane)", n,
+                 r.get("publication_1_fichier_parcours", {}).get("whoosh"), None, ms),
+            _row("Recherche p50", n, search["whoosh"][0], search.get("fts5", (None,))[0], ms),
+            _row("Recherche p95", n, search["whoosh"][1], search.get("fts5", (None, None))[1], ms),
+        ]
         if r.get("page_recherche"):
             p50, p95 = r["page_recherche"]
-            lines.append(
-                f"| Page /recherche p50 / p95 (WSGI) | {n} | {ms(p50)} / {ms(p95)} | – | – |"
-            )
-        w, f = r["taille_index"]["whoosh"], r["taille_index"]["fts5"]
-        lines.append(
-            f"| Taille de l'index | {n} | {w / 2**20:.1f} Mio | {f / 2**20:.1f} Mio | {w / f:.1f} |"
-        )
-        w, f = r["memoire"]["whoosh"], r["memoire"]["fts5"]
-        lines.append(
-            f"| Mémoire de pointe (reconstruction) | {n} | {w / 2**20:.0f} Mio | {f / 2**20:.0f} Mio | {w / f:.1f} |"
-        )
-        lines.append(
-            f"| Ouverture de l'index (1re recherche) | {n} | {ms(r['ouverture_index'])} | – | – |"
-        )
+            rows.append(f"| Page /recherche p50 / p95 (WSGI) | {n} | {ms(p50)} / {ms(p95)} | – | – |")
+        size = r["taille_index"]
+        rows.append(_row("Taille de l'index", n, size["whoosh"], size.get("fts5"), mib))
+        rows.append(_row("Mémoire de pointe (reconstruction)", n, memory.get("whoosh"),
+                         memory.get("fts5"), mib))
+        rows.append(f"| Ouverture de l'index (1re recherche) | {n} | {ms(r['ouverture_index'])} | – | – |")
+        lines += [row for row in rows if row]
     return "\n".join(lines)
 
 
@@ -279,13 +283,21 @@ def main() -> None:
         action="store_true",
         help="ne pas mesurer la page /recherche à travers l'application web",
     )
+    parser.add_argument("--no-reference", action="store_true",
+                        help="ne pas mesurer FTS5 (sa recherche avec facettes prend des minutes "
+                        "à 100 000 ressources)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="réutiliser l'index d'une exécution précédente (pas de reconstruction)")
     parser.add_argument("--output", type=Path, help="fichier Markdown où écrire les résultats")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
     results = []
     for size in args.sizes:
         print(f"… {size} ressources", file=sys.stderr)
-        results.append(measure(size, args.rounds, not args.no_scan, not args.no_page))
+        results.append(
+            measure(size, args.rounds, not args.no_scan, not args.no_page,
+                    not args.no_reference, args.reuse)
+        )
     text = report(results)
     print(text)
     if args.output:
