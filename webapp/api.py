@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, request, url_fo
 from indexer.search import MAX_PER_PAGE
 from kb.model import Resource
 from kb.render import render_markdown
+from kb.vocabulary import VOCABULARY_NAMES as ALL_VOCABULARIES
 
 from .catalogue import current_catalogue
 from .errors import PageOutOfRange, json_error
@@ -258,15 +259,8 @@ def centres():
     )
 
 
-VOCABULARY_NAMES = (
-    "piliers",
-    "types",
-    "thematiques",
-    "dispositifs",
-    "publics",
-    "regions",
-    "departements",
-)
+# Every vocabulary but the publication status, which concerns authors, not readers.
+VOCABULARY_NAMES = tuple(name for name in ALL_VOCABULARIES if name != "statuts")
 
 
 def _plain(value: Any) -> Any:
