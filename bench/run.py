@@ -117,7 +117,12 @@ def touch_resource(content: Path, rng: random.Random) -> str:
 
 
 def measure(
-    size: int, rounds: int, scan: bool, page: bool = True, reference: bool = True, reuse: bool = False
+    size: int,
+    rounds: int,
+    scan: bool,
+    page: bool = True,
+    reference: bool = True,
+    reuse: bool = False,
 ) -> dict:
     content = corpus(size)
     work = DATA / f"mesure-{size}"
@@ -227,31 +232,56 @@ def _row(label: str, n: str, whoosh, fts, show, ratio_digits: int = 1) -> str:
 
 def report(all_results: list[dict]) -> str:
     lines = [f"Machine : {machine()}.", f"Date : {time.strftime('%Y-%m-%d %H:%M')}.", ""]
-    lines += ["| Mesure | Taille | Whoosh (ce projet) | FTS5 (référence) | Rapport |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "| Mesure | Taille | Whoosh (ce projet) | FTS5 (référence) | Rapport |",
+        "|---|---:|---:|---:|---:|",
+    ]
     mib = lambda v: f"{v / 2**20:.0f} Mio"  # noqa: E731
     for r in all_results:
         n = f"{r['taille']:,}".replace(",", " ")
         rebuild, memory = r.get("reconstruction", {}), r.get("memoire", {})
         publish, search = r["publication_1_fichier"], r["recherche"]
         rows = [
-            _row("Reconstruction complète (documents/s)", n, rebuild.get("whoosh"),
-                 rebuild.get("fts5"), lambda v: f"{v:.0f}", 2),
-            _row("Publication d'un fichier (médiane)", n, publish["whoosh"], publish.get("fts5"),
-                 ms),
-            _row("Mise à jour par parcours du dossier (médiane)", n,
-                 r.get("publication_1_fichier_parcours", {}).get("whoosh"), None, ms),
+            _row(
+                "Reconstruction complète (documents/s)",
+                n,
+                rebuild.get("whoosh"),
+                rebuild.get("fts5"),
+                lambda v: f"{v:.0f}",
+                2,
+            ),
+            _row(
+                "Publication d'un fichier (médiane)", n, publish["whoosh"], publish.get("fts5"), ms
+            ),
+            _row(
+                "Mise à jour par parcours du dossier (médiane)",
+                n,
+                r.get("publication_1_fichier_parcours", {}).get("whoosh"),
+                None,
+                ms,
+            ),
             _row("Recherche p50", n, search["whoosh"][0], search.get("fts5", (None,))[0], ms),
             _row("Recherche p95", n, search["whoosh"][1], search.get("fts5", (None, None))[1], ms),
         ]
         if r.get("page_recherche"):
             p50, p95 = r["page_recherche"]
-            rows.append(f"| Page /recherche p50 / p95 (WSGI) | {n} | {ms(p50)} / {ms(p95)} | – | – |")
+            rows.append(
+                f"| Page /recherche p50 / p95 (WSGI) | {n} | {ms(p50)} / {ms(p95)} | – | – |"
+            )
         size = r["taille_index"]
         rows.append(_row("Taille de l'index", n, size["whoosh"], size.get("fts5"), mib))
-        rows.append(_row("Mémoire de pointe (reconstruction)", n, memory.get("whoosh"),
-                         memory.get("fts5"), mib))
-        rows.append(f"| Ouverture de l'index (1re recherche) | {n} | {ms(r['ouverture_index'])} | – | – |")
+        rows.append(
+            _row(
+                "Mémoire de pointe (reconstruction)",
+                n,
+                memory.get("whoosh"),
+                memory.get("fts5"),
+                mib,
+            )
+        )
+        rows.append(
+            f"| Ouverture de l'index (1re recherche) | {n} | {ms(r['ouverture_index'])} | – | – |"
+        )
         lines += [row for row in rows if row]
     return "\n".join(lines)
 
@@ -283,11 +313,17 @@ def main() -> None:
         action="store_true",
         help="ne pas mesurer la page /recherche à travers l'application web",
     )
-    parser.add_argument("--no-reference", action="store_true",
-                        help="ne pas mesurer FTS5 (sa recherche avec facettes prend des minutes "
-                        "à 100 000 ressources)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="réutiliser l'index d'une exécution précédente (pas de reconstruction)")
+    parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="ne pas mesurer FTS5 (sa recherche avec facettes prend des minutes "
+        "à 100 000 ressources)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="réutiliser l'index d'une exécution précédente (pas de reconstruction)",
+    )
     parser.add_argument("--output", type=Path, help="fichier Markdown où écrire les résultats")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
@@ -295,8 +331,14 @@ def main() -> None:
     for size in args.sizes:
         print(f"… {size} ressources", file=sys.stderr)
         results.append(
-            measure(size, args.rounds, not args.no_scan, not args.no_page,
-                    not args.no_reference, args.reuse)
+            measure(
+                size,
+                args.rounds,
+                not args.no_scan,
+                not args.no_page,
+                not args.no_reference,
+                args.reuse,
+            )
         )
     text = report(results)
     print(text)
