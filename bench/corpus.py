@@ -19,18 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 from kb.loader import load_tree
+from kb.schema import RECOMMENDED_SECTIONS as SECTIONS
 from kb.vocabulary import load_vocabularies
 
 DEMO = Path(__file__).resolve().parent.parent / "content"
-SECTIONS = (
-    "Contexte",
-    "Objectifs",
-    "Mise en œuvre",
-    "Partenaires et moyens",
-    "Résultats",
-    "Enseignements",
-    "Pour aller plus loin",
-)
 TYPE_WEIGHTS = {
     "fiche-pratique": 40,
     "retour-experimentation": 25,

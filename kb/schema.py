@@ -25,6 +25,16 @@ QPV_2024_PATTERN = re.compile(r"^QN(\d{2}[0-9AB])\d{2}[NMI]$")
 QPV_2015_PATTERN = re.compile(r"^QP(\d{2}[0-9AB])\d{3}$")
 ALIAS_PATTERN = re.compile(r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*/)?[a-z0-9]+(?:-[a-z0-9]+)*$")
 PLACEHOLDER = "À compléter"
+# Sections recommended for practice sheets and write-ups (kb new's template, docs/format.md).
+RECOMMENDED_SECTIONS = (
+    "Contexte",
+    "Objectifs",
+    "Mise en œuvre",
+    "Partenaires et moyens",
+    "Résultats",
+    "Enseignements",
+    "Pour aller plus loin",
+)
 
 
 def placeholder_message(name: str) -> str:

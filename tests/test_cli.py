@@ -463,3 +463,9 @@ def test_cli_invalid_config_file_exits_2(run_kb, tmp_path: Path) -> None:
     run = run_kb("check", "--config", config)
     assert run.code == 2
     assert run.err.startswith(f"erreur : {config} : configuration TOML invalide")
+
+
+def test_recommended_sections_are_those_of_the_format():
+    from kb.schema import RECOMMENDED_SECTIONS
+
+    assert list(RECOMMENDED_SECTIONS) == SECTIONS

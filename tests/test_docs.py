@@ -11,22 +11,14 @@ import pytest
 
 from kb.loader import load_tree, resolve_relative, split_front_matter
 from kb.render import body_links, is_relative_url
-from kb.schema import CENTRE_FIELDS, RESOURCE_FIELDS
+from kb.schema import CENTRE_FIELDS, RECOMMENDED_SECTIONS, RESOURCE_FIELDS
 from kb.vocabulary import VOCABULARY_NAMES, load_vocabularies
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "format.md"
 TEXT = DOC.read_text(encoding="utf-8")
 
-SECTIONS = [
-    "Contexte",
-    "Objectifs",
-    "Mise en œuvre",
-    "Partenaires et moyens",
-    "Résultats",
-    "Enseignements",
-    "Pour aller plus loin",
-]
+SECTIONS = list(RECOMMENDED_SECTIONS)
 MINIMAL_HEADER = (
     "---\ntitre: Titre\ntype: guide\ndate: 2024-01-15\npiliers: [cadre-de-vie]\nresume: Résumé.\n"
 )
