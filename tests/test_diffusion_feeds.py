@@ -10,7 +10,7 @@ import pytest
 from webapp_support import DIAGNOSTIC, SERIES, SERIES_TITLE, SITE_URL, elements, hrefs
 
 from indexer.search import SearchIndex
-from webapp import feeds
+from webapp.dissemination import feeds
 
 
 def parse_feed(client, url: str):

@@ -22,7 +22,7 @@ from webapp_support import (
 )
 
 from indexer.search import SearchIndex
-from webapp import discovery
+from webapp.dissemination import discovery
 
 SITEMAP = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 OPENSEARCH = {"o": "http://a9.com/-/spec/opensearch/1.1/"}
@@ -155,7 +155,7 @@ def test_a_resource_page_has_open_graph_and_dublin_core_tags(web_client):
 def test_cite_this_resource_gives_text_and_bibtex_with_the_permanent_link(web_client):
     import datetime as dt
 
-    from webapp.formatting import date_fr
+    from webapp.core.formatting import date_fr
 
     html = web_client.get(DIAGNOSTIC).get_data(as_text=True)
     assert "Citer cette ressource" in text(html)
@@ -172,7 +172,7 @@ def test_cite_this_resource_gives_text_and_bibtex_with_the_permanent_link(web_cl
 
 
 def test_bibtex_escapes_special_characters():
-    from webapp.records import bibtex_text
+    from webapp.dissemination.records import bibtex_text
 
     assert bibtex_text("50 % & {x} #1 a_b ~ ^ \\") == (
         r"50 \% \& \{x\} \#1 a\_b \textasciitilde{} \textasciicircum{} \textbackslash{}"
@@ -273,7 +273,7 @@ def test_the_about_page_explains_feeds_api_oai_and_embed_with_examples(web_clien
     ],
 )
 def test_new_responses_carry_the_security_headers(web_client, url):
-    from webapp.security import CONTENT_SECURITY_POLICY
+    from webapp.core.security import CONTENT_SECURITY_POLICY
 
     response = web_client.get(url)
     assert response.status_code < 500

@@ -14,7 +14,8 @@ from webapp_support import DIAGNOSTIC, RETIRED, SERIES, SITE_URL, build_site
 from indexer import store
 from indexer.build import Indexer
 from indexer.search import SearchIndex
-from webapp import create_app, oai
+from webapp import create_app
+from webapp.dissemination import oai
 from webapp.serving import ServerThread
 
 NS = {

@@ -7,8 +7,15 @@ import datetime as dt
 import pytest
 
 from kb.model import Periode
-from webapp.formatting import date_fr, file_kind, filesize_fr, periode_fr, plural, typography_fr
-from webapp.pagination import paginate
+from webapp.core.formatting import (
+    date_fr,
+    file_kind,
+    filesize_fr,
+    periode_fr,
+    plural,
+    typography_fr,
+)
+from webapp.core.pagination import paginate
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webapp_support import DIAGNOSTIC, HOSTILE, SERIES, elements, hrefs, text
 
-from webapp.params import SearchParams
+from webapp.core.params import SearchParams
 
 
 def search(client, query: str = "", status: int = 200) -> str:

@@ -7,8 +7,8 @@ from htmlcheck import dangers
 from webapp_support import DIAGNOSTIC, HOSTILE, PDF, elements, hrefs, page_dangers, text
 
 from webapp import create_app
-from webapp.markup import extract_markup, render_body
-from webapp.security import CONTENT_SECURITY_POLICY
+from webapp.core.markup import extract_markup, render_body
+from webapp.core.security import CONTENT_SECURITY_POLICY
 
 EVERY_KIND_OF_RESPONSE = [
     "/",

@@ -1,5 +1,27 @@
 """The web app: search, facets, browsing and resource pages (Flask).
 
+The package is organised by area, one Flask blueprint per module:
+
+- `pages/`: HTML pages for people (home, search, resources, browse, files);
+- `dissemination/`: what partners and machines read (Atom feeds, JSON API and its
+  OpenAPI description, OAI-PMH, sitemap and OpenSearch, the embeddable list, and the
+  `records` describers that turn a resource into metadata for all of them);
+- `publishing/`: endpoints that publish content (the forge webhook, `hooks`);
+- `core/`: shared request machinery, no routes (catalogue, query parameters, pagination,
+  facets, formatting filters, Markdown links, caching headers, error pages, security
+  headers);
+- here: the application factory, the `kb serve` command (`commands`) and the threaded
+  server it runs (`serving`).
+
+Where does a new page go? A page for people (an agenda, statistics...) is a new module
+in `pages/` holding a blueprint named after the module, registered in `create_app` below;
+its templates go in `templates/<blueprint name>/` (the folder is named after the
+blueprint, as `templates/browse/` for `pages/browse.py`), its tests in
+`tests/test_webapp_<module>.py`. A new feed, export or machine format goes in
+`dissemination/` the same way. Query parameters are read with `core/params.py` (never
+`int(request.args[...])` by hand), listings paginated with `core/pagination.py`, and the
+content is reached through `core/catalogue.py`, never by opening files or the index.
+
 `create_app()` reads the same settings as the `kb` command (kb.toml, then the environment:
 KB_CONTENT, KB_INDEX, KB_SITE_URL, KB_SOURCE_URL, KB_CONFIG); a mapping passed to it
 overrides them with the same names, and may hold Flask's own keys (TESTING...):
@@ -47,24 +69,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # and `kb check` (run by the git hook on every push) should not pay for Flask.
     from flask import Flask
 
-    from . import (
-        api,
-        browse,
-        discovery,
-        embed,
-        errors,
-        feeds,
-        files,
-        formatting,
-        home,
-        hooks,
-        oai,
-        resources,
-        responses,
-        search,
-        security,
-    )
-    from .catalogue import Catalogue
+    from .core import errors, formatting, responses, security
+    from .core.catalogue import Catalogue
+    from .dissemination import api, discovery, embed, feeds, oai
+    from .pages import browse, files, home, resources, search
+    from .publishing import hooks
 
     config = dict(config or {})
     app = Flask(__name__)
@@ -91,8 +100,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.install(app)
     errors.install(app)
     responses.install(app)
-    for blueprint in (home.bp, search.bp, resources.bp, browse.bp, files.bp, hooks.bp):
+    for blueprint in (home.bp, search.bp, resources.bp, browse.bp, files.bp):  # pages
         app.register_blueprint(blueprint)
     for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)
+    app.register_blueprint(hooks.bp)  # publishing
     return app

@@ -25,7 +25,7 @@ from lxml import etree
 
 from kb.model import ID_PATTERN
 
-from .catalogue import Catalogue, current_catalogue
+from ..core.catalogue import Catalogue, current_catalogue
 from .records import Describer, xml_text
 
 bp = Blueprint("oai", __name__)

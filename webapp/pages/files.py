@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, send_from_directory, url_for
 
 from kb.model import ATTACHMENT_TYPES
 
-from .catalogue import current_catalogue
+from ..core.catalogue import current_catalogue
 
 bp = Blueprint("files", __name__)
 

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .catalogue import Catalogue, CentreInfo
-from .files import attachment_url
-from .formatting import date_fr
+from ..core.catalogue import Catalogue, CentreInfo
+from ..core.formatting import date_fr
+from ..pages.files import attachment_url
 
 LANGUAGE = "fr"
 DCMI_TEXT = "Text"  # DCMI Type Vocabulary: every resource is mainly text

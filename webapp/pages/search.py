@@ -8,11 +8,11 @@ from flask import Blueprint, render_template, request
 
 from indexer.search import SORTS, SearchResult
 
-from .catalogue import current_catalogue
-from .errors import PageOutOfRange
-from .facets import ActiveFilter, FacetGroup, active_filters, facet_groups
-from .pagination import Pagination, paginate
-from .params import DEFAULT_SORT, SORT_LABELS, SearchParams, parse_search_args
+from ..core.catalogue import current_catalogue
+from ..core.errors import PageOutOfRange
+from ..core.facets import ActiveFilter, FacetGroup, active_filters, facet_groups
+from ..core.pagination import Pagination, paginate
+from ..core.params import DEFAULT_SORT, SORT_LABELS, SearchParams, parse_search_args
 
 bp = Blueprint("search", __name__)
 

@@ -10,11 +10,11 @@ from flask import Blueprint, abort, render_template, request, url_for
 from indexer.search import SearchRequest
 from kb.vocabulary import fold
 
-from .catalogue import Catalogue, current_catalogue
-from .errors import PageOutOfRange
-from .markup import render_body
-from .pagination import paginate
-from .params import FACET_TITLES, SearchParams, parse_page_args
+from ..core.catalogue import Catalogue, current_catalogue
+from ..core.errors import PageOutOfRange
+from ..core.markup import render_body
+from ..core.pagination import paginate
+from ..core.params import FACET_TITLES, SearchParams, parse_page_args
 
 bp = Blueprint("browse", __name__)
 

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from kb.model import resource_url
 
-from .catalogue import Location, current_catalogue
+from ..core.catalogue import Location, current_catalogue
+from ..core.markup import render_body
+from ..dissemination.records import Describer
 from .files import attachment_url, send_content_file, servable_path
-from .markup import render_body
-from .records import Describer
 
 bp = Blueprint("resources", __name__)
 

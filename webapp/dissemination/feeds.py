@@ -15,12 +15,12 @@ from flask import Blueprint, Response, request
 
 from indexer.search import SearchResult
 
-from .catalogue import current_catalogue
-from .errors import PageOutOfRange
-from .facets import search_summary
-from .params import DEFAULT_SORT, SearchParams, parse_page_args, parse_search_args
+from ..core.catalogue import current_catalogue
+from ..core.errors import PageOutOfRange
+from ..core.facets import search_summary
+from ..core.params import DEFAULT_SORT, SearchParams, parse_page_args, parse_search_args
+from ..core.responses import cacheable
 from .records import Describer, day_start, updated, xml_text
-from .responses import cacheable
 
 bp = Blueprint("feeds", __name__)
 

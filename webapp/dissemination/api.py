@@ -19,15 +19,15 @@ from kb.model import Resource
 from kb.render import render_markdown
 from kb.vocabulary import VOCABULARY_NAMES as ALL_VOCABULARIES
 
-from .catalogue import current_catalogue
-from .errors import PageOutOfRange, json_error
-from .files import attachment_url
-from .markup import link_resolver
+from ..core.catalogue import current_catalogue
+from ..core.errors import PageOutOfRange, json_error
+from ..core.markup import link_resolver
+from ..core.params import InvalidParameters, SearchParams, parse_search_args, read_count
+from ..core.responses import cacheable
+from ..pages.files import attachment_url
+from ..pages.resources import similar_search_url
 from .openapi import describe_api
-from .params import InvalidParameters, SearchParams, parse_search_args, read_count
 from .records import Describer
-from .resources import similar_search_url
-from .responses import cacheable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, url_for
 from lxml import etree
 
-from .catalogue import current_catalogue
-from .errors import PageOutOfRange
-from .params import parse_page_args
+from ..core.catalogue import current_catalogue
+from ..core.errors import PageOutOfRange
+from ..core.params import parse_page_args
+from ..core.responses import cacheable
 from .records import updated, xml_text
-from .responses import cacheable
 
 bp = Blueprint("discovery", __name__)
 

@@ -19,7 +19,7 @@ from kb.loader import is_resource_file, resolve_relative
 from kb.model import ATTACHMENT_TYPES, resource_url
 from kb.render import Rendered, render_markdown
 
-from .files import attachment_url
+from ..pages.files import attachment_url
 
 _EXTRACT = re.compile(r"(?:[^<>]|</?mark>)*")
 

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, render_template, request
 
-from .catalogue import current_catalogue
-from .facets import search_summary
-from .params import InvalidParameters, SearchParams, parse_search_args, read_count
-from .responses import cacheable
+from ..core.catalogue import current_catalogue
+from ..core.facets import search_summary
+from ..core.params import InvalidParameters, SearchParams, parse_search_args, read_count
+from ..core.responses import cacheable
 
 bp = Blueprint("embed", __name__)
 

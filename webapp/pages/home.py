@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify, render_template, url_for
 
 from indexer.publish import publication_status
 
+from ..core.catalogue import current_catalogue
 from .browse import PILLAR_DESCRIPTIONS, Entry, centre_entries
-from .catalogue import current_catalogue
 
 bp = Blueprint("home", __name__)
 

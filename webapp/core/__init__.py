@@ -1,0 +1,1 @@
+"""Shared request machinery of the web app: no routes, used by every area."""

@@ -1,0 +1,1 @@
+"""What partners and machines read: feeds, JSON API, OAI-PMH, sitemap, embeddable list."""

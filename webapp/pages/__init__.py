@@ -1,0 +1,1 @@
+"""HTML pages for people: one blueprint per module, templates in `templates/<blueprint>/`."""

@@ -1,0 +1,1 @@
+"""Endpoints that publish content (the forge webhook)."""
