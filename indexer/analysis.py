@@ -1,7 +1,13 @@
 """French text analysis, identical at index and query time.
 
-tokenise -> lower-case -> elision split -> stop words -> accent folding -> Snowball stemming.
+tokenise -> Unicode normalisation -> lower-case -> elision split -> stop words -> accent
+folding -> Snowball stemming -> word families.
 Folding comes before stemming so that `securite` and `sécurité` index the same term.
+
+Normalisation (`normalise`) is the one used everywhere text is compared: indexing,
+highlighting, spelling and the query parser. Typographic apostrophes become straight ones,
+French and curly quotes become `"`, non-breaking and narrow spaces become spaces, and
+compatibility forms (full-width letters, `ﬁ`) become ordinary ones (NFKC).
 """
 
 from __future__ import annotations
@@ -15,12 +21,37 @@ from whoosh.analysis import Token, Tokenizer
 
 from kb.vocabulary import load_vocabularies
 
-# Words joined by apostrophes stay one token here (`l'insertion`, `aujourd'hui`); the
+# Straight, typographic (’), modifier letter (ʼ), opening (‘), grave, acute and prime: all
+# are typed or pasted as apostrophes.
+APOSTROPHES = "'’ʼ‘`´′"
+# French guillemets and curly double quotes delimit phrases like straight ones.
+DOUBLE_QUOTES = '"«»“”„‟'
+_TYPOGRAPHY = str.maketrans(
+    {**{c: "'" for c in APOSTROPHES[1:]}, **{c: '"' for c in DOUBLE_QUOTES[1:]}}
+)
+
+# Words joined by apostrophes stay one token here (`l'insertion`, `aujourd’hui`); the
 # elision filter then removes the elided article or pronoun.
-TOKEN_PATTERN = r"\w+(?:['’]\w+)*"
+TOKEN_PATTERN = r"\w+(?:[" + re.escape(APOSTROPHES) + r"]\w+)*"
 _TOKEN = re.compile(TOKEN_PATTERN)
 ELISIONS = ("l", "d", "qu", "j", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu", "quoiqu")
-_ELISION = re.compile(r"^(?:" + "|".join(ELISIONS) + r")['’](?=\w)")
+_ELISION = re.compile(r"^(?:" + "|".join(ELISIONS) + r")'(?=\w)")
+_WRITTEN_ELISION = re.compile(
+    r"^(?:" + "|".join(ELISIONS) + r")[" + re.escape(APOSTROPHES) + r"](?=\w)", re.IGNORECASE
+)
+
+
+def normalise(text: str) -> str:
+    """The one Unicode normalisation of the project: apostrophes and quotes made straight,
+    then NFKC (non-breaking and narrow spaces become spaces, full-width and compatibility
+    forms their ordinary letters; `œ` and `æ` are kept, `fold` expands them)."""
+    return unicodedata.normalize("NFKC", text.translate(_TYPOGRAPHY))
+
+
+def strip_elision(word: str) -> str:
+    """`l'insertion` -> `insertion` (a normalised, lower-case word)."""
+    return _ELISION.sub("", word)
+
 
 # Our own list: grammatical words only. Unlike Whoosh's French list it keeps `été` (summer,
 # and "Quartiers d'été") and contains no English words. Unaccented spellings are included
@@ -51,7 +82,24 @@ _STEMMER = snowballstemmer.stemmer("french")
 
 @functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
+    """Snowball's stem of a folded word, plural `s` removed first: Snowball stems some
+    plurals apart from their singular (`emplois`/`emploi`, `potagers`/`potager`)."""
+    if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
     return _STEMMER.stemWord(word)
+
+
+@functools.cache
+def family_roots() -> dict[str, str]:
+    """Stem -> stem of the first word of its family, for the derivational families that
+    stemming leaves apart (`médiation`, `médiateur`, `médiatrice`), from the thesaurus."""
+    roots: dict[str, str] = {}
+    for family in load_vocabularies().families:
+        stems = [stem(fold_word(strip_elision(normalise(w).lower()))) for w in family]
+        for member in stems[1:]:
+            if member != stems[0]:
+                roots.setdefault(member, stems[0])
+    return roots
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -129,20 +177,32 @@ class WordTokenizer(Tokenizer):
 
 
 @functools.lru_cache(maxsize=500_000)
+def lower_word(word: str) -> str:
+    """A token normalised, lower-cased, without its elided article: `L’Insertion` ->
+    `insertion`. The common first step of analysis, highlighting and spelling."""
+    return strip_elision(normalise(word).lower())
+
+
+@functools.lru_cache(maxsize=500_000)
 def analyse_word(word: str) -> str | None:
     """The index term of one token as written, or None for a stop word."""
     if word in protected_acronyms():
         return word
-    lower = _ELISION.sub("", word.lower())
+    if not word.isascii():
+        normalised = normalise(word)
+        if normalised in protected_acronyms():  # full-width `ＰＲＥ`
+            return normalised
+    lower = lower_word(word)
     if lower in STOP_WORDS:
         return None
-    return stem(fold_word(lower))
+    term = stem(fold_word(lower))
+    return family_roots().get(term, term)
 
 
 @functools.lru_cache(maxsize=500_000)
 def spelling_word(word: str) -> str | None:
     """The folded form of a word for the spelling lexicon, None if it is not a candidate."""
-    lower = _ELISION.sub("", word.lower())
+    lower = lower_word(word)
     if len(lower) < 3 or lower in STOP_WORDS:
         return None
     return fold_word(lower)
@@ -154,7 +214,7 @@ def spelling_form(word: str) -> str | None:
     folded = spelling_word(word)
     if folded is None:
         return None
-    return f"{folded}|{_ELISION.sub('', word.lower())}"
+    return f"{folded}|{lower_word(word)}"
 
 
 def french_analyzer():
@@ -182,4 +242,14 @@ def terms(text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """The words of a text as a user typed them (tokenised, no other change)."""
-    return re.findall(TOKEN_PATTERN, text)
+    return _TOKEN.findall(text)
+
+
+def word_spans(text: str):
+    """(start, end, word) of each word of a text as written, the elided article left out
+    of the span (`d’emploi` -> `emploi`): what highlighting marks."""
+    for match in _TOKEN.finditer(text):
+        word = match.group(0)
+        elided = _WRITTEN_ELISION.match(word)
+        skip = elided.end() if elided else 0
+        yield match.start() + skip, match.end(), word

@@ -31,7 +31,7 @@ from .store import FileState, IndexFolder, Publication, Registry, StateStore, no
 CENTRES_FILE = "centres.json"
 # Bump when the schema, the stored metadata or the analysis changes: existing indexes are
 # then rebuilt.
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 
 
 def index_fingerprint() -> str:

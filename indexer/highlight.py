@@ -1,18 +1,17 @@
 """Highlighted extracts: the passage of a text that best matches the query, with <mark>.
 
 Whoosh's highlighter re-analyses whole stored texts and was the slowest part of a result
-page. Here words are matched with the same analysis (through cached stems) and the best
-window is chosen by the number of distinct query terms it holds.
+page. Here words are cut and matched with the same tokenizer and analysis as the index
+(through cached stems, with the same Unicode normalisation: `l’insertion` is marked for
+`insertion`), and the best window is chosen by the number of distinct query terms it holds.
 """
 
 from __future__ import annotations
 
 import html
-import re
 
-from .analysis import analyse_word
+from .analysis import analyse_word, word_spans
 
-WORD = re.compile(r"\w+")
 _MAX_MATCHES = 400
 
 
@@ -21,10 +20,10 @@ def excerpt(text: str, query_terms: set[str], size: int = 240) -> str | None:
     if not text or not query_terms:
         return None
     matches: list[tuple[int, int, str]] = []
-    for match in WORD.finditer(text):
-        term = analyse_word(match.group())
+    for start, end, word in word_spans(text):
+        term = analyse_word(word)
         if term in query_terms:
-            matches.append((match.start(), match.end(), term))
+            matches.append((start, end, term))
             if len(matches) >= _MAX_MATCHES:
                 break
     if not matches:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from .analysis import terms, words
+from .analysis import normalise, terms, words
 from .documents import TEXT_FIELDS
 from .glossary import Expansion, glossary
 from .scoring import Clause
@@ -56,8 +56,9 @@ class UserQuery:
 
 
 def clean(text: str) -> str:
-    """Cap the length, drop control and format characters, normalise to NFC."""
-    text = unicodedata.normalize("NFC", str(text or ""))[:MAX_QUERY_LENGTH]
+    """Cap the length, drop control and format characters, normalise as the analysis does
+    (straight apostrophes, `«»` and curly quotes as `"`, ordinary spaces, NFKC)."""
+    text = normalise(str(text or ""))[:MAX_QUERY_LENGTH]
     text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
     return " ".join(text.split())
 

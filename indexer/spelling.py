@@ -8,11 +8,7 @@ which the most frequent accented spelling is shown (`renouvelement` -> `renouvel
 
 from __future__ import annotations
 
-import re
-
-from .analysis import STOP_WORDS, fold, words
-
-_ELIDED = re.compile(r"^(?:[ldjnsctm]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
+from .analysis import STOP_WORDS, fold, lower_word, words
 
 
 def _display_form(reader, folded: str) -> str:
@@ -47,7 +43,7 @@ def suggest(reader, text: str) -> str | None:
     corrected: list[str] = []
     changed = False
     for word in words(text):
-        lower = _ELIDED.sub("", word.lower())
+        lower = lower_word(word)  # the same normalisation as the lexicon's
         folded = fold(lower)
         if (
             len(folded) < 3

@@ -87,6 +87,11 @@ class Vocabularies:
     departements: Vocabulary
     statuts: Vocabulary
     thesaurus: tuple[tuple[str, ...], ...]
+    # Derivational families that stemming leaves apart (médiation / médiateur / médiatrice).
+    families: tuple[tuple[str, ...], ...] = ()
+    # The source of each thesaurus class (same order as `thesaurus`), and what each names.
+    thesaurus_sources: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Vocabulary:
         if name not in VOCABULARY_NAMES:
@@ -122,5 +127,12 @@ def fingerprint() -> str:
 def load_vocabularies() -> Vocabularies:
     """Vocabularies shipped with the package, loaded once per process."""
     loaded = {name: _load_vocabulary(name) for name in VOCABULARY_NAMES}
-    groups = tuple(tuple(str(expr) for expr in group) for group in _read_yaml("thesaurus") or ())
-    return Vocabularies(**loaded, thesaurus=groups)
+    thesaurus = _read_yaml("thesaurus") or {}
+    classes = thesaurus.get("classes") or ()
+    return Vocabularies(
+        **loaded,
+        thesaurus=tuple(tuple(str(expr) for expr in entry["termes"]) for entry in classes),
+        families=tuple(tuple(str(w) for w in family) for family in thesaurus.get("familles") or ()),
+        thesaurus_sources=tuple(str(entry["source"]) for entry in classes),
+        sources={str(k): str(v) for k, v in (thesaurus.get("sources") or {}).items()},
+    )
