@@ -1,20 +1,26 @@
 """Markdown -> safe HTML and plain text, one renderer for the whole project.
 
 Defence in depth: markdown-it-py runs with raw HTML disabled (any `<tag>` in the source is
-shown as text) and its link validator (no javascript:/vbscript:/file:/data:), then bleach
-cleans the result with a strict allowlist. Heading ids get a prefix so that content can
-never clobber DOM globals (`id="location"`), and headings are demoted one level so that
-the page keeps a single <h1>.
+shown as text) and its link validator (no javascript:/vbscript:/file:/data:), then nh3
+(the Rust sanitiser ammonia) cleans the result with a strict allowlist. Heading ids get a
+prefix so that content can never clobber DOM globals (`id="location"`), and headings are
+demoted one level so that the page keeps a single <h1>.
+
+Thread safety: `render_markdown` is a pure function of its arguments. Nothing mutable is
+shared between threads: each thread parses with its own MarkdownIt instance, and the
+sanitiser is an immutable nh3 configuration (ammonia's `clean` takes it by shared reference
+and keeps its state per call). Both steps run in time linear in the input.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import bleach
+import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -79,7 +85,18 @@ def _markdown() -> MarkdownIt:
     return md.enable(["table", "strikethrough"])
 
 
-_MD = _markdown()
+class _PerThread(threading.local):
+    """One MarkdownIt per thread: its rule caches are filled lazily, so it is not shared."""
+
+    def __init__(self) -> None:
+        self.md = _markdown()
+
+
+_PER_THREAD = _PerThread()
+
+
+def _md() -> MarkdownIt:
+    return _PER_THREAD.md
 
 
 def is_relative_url(url: str) -> bool:
@@ -108,12 +125,12 @@ def _links(tokens: list[Token]) -> list[BodyLink]:
 
 def body_links(markdown_text: str) -> list[BodyLink]:
     """Every link and image URL of a Markdown text, with its line."""
-    return _links(_MD.parse(markdown_text))
+    return _links(_md().parse(markdown_text))
 
 
 def read_body(markdown_text: str) -> tuple[list[BodyLink], str]:
     """Links and plain text of a body from a single parse (the loader needs both)."""
-    tokens = _MD.parse(markdown_text)
+    tokens = _md().parse(markdown_text)
     return _links(tokens), _plain_text(tokens)
 
 
@@ -186,25 +203,44 @@ def _rewrite_inline(children: list[Token], resolve: LinkResolver | None) -> list
     return result
 
 
-def _allowed_attribute(tag: str, name: str, value: str) -> bool:
-    if tag == "a":
-        return name in ("href", "title") or (name == "rel" and value == "noopener nofollow")
-    if tag == "img":
-        return name in ("src", "alt", "title")
-    if tag in ("h2", "h3", "h4", "h5", "h6"):
-        return name == "id" and value.startswith(HEADING_ID_PREFIX)
-    if tag in ("th", "td"):
-        return name == "class" and value in ALIGN_CLASSES
-    if tag == "ol":
-        return name == "start" and value.isdigit()
-    return False
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 
 
-_CLEANER = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=_allowed_attribute,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
+# Spaces and control characters inside a URL: markdown-it never writes them (it
+# percent-encodes), and some browsers have ignored them in schemes (`java\x01script:`).
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def _filter_attribute(tag: str, name: str, value: str) -> str | None:
+    """What the per-tag allowlist below cannot say by itself: id, start and URL values."""
+    if name in ("href", "src"):
+        return None if _URL_NOISE.search(value) else value
+    if tag in HEADING_TAGS and name == "id":
+        return value if value.startswith(HEADING_ID_PREFIX) else None
+    if tag == "ol" and name == "start":
+        return value if value.isdigit() else None
+    return value
+
+
+# Immutable once built, and safe to share between threads (see the module docstring).
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags={"script", "style"},  # dropped with their content
+    attributes={
+        "a": {"href", "title"},
+        "img": {"src", "alt", "title"},
+        "ol": {"start"},
+        **{tag: {"id"} for tag in HEADING_TAGS},
+    },
+    # Only these exact values: anything else drops the attribute.
+    tag_attribute_values={
+        "a": {"rel": {"noopener nofollow"}},
+        "th": {"class": set(ALIGN_CLASSES)},
+        "td": {"class": set(ALIGN_CLASSES)},
+    },
+    attribute_filter=_filter_attribute,
+    url_schemes=set(ALLOWED_PROTOCOLS),
+    link_rel=None,  # rel is set by the renderer on external links only
     strip_comments=True,
 )
 
@@ -216,7 +252,7 @@ def sanitize_html(html: str) -> str:
 
 def plain_text(markdown_text: str) -> str:
     """The readable text of a Markdown body (what the index stores), without markup."""
-    return _plain_text(_MD.parse(markdown_text))
+    return _plain_text(_md().parse(markdown_text))
 
 
 def _plain_text(tokens: list[Token]) -> str:
@@ -238,8 +274,10 @@ def _plain_text(tokens: list[Token]) -> str:
 
 def render_markdown(markdown_text: str, resolve_link: LinkResolver | None = None) -> Rendered:
     """Render a resource body to sanitised HTML, its plain text and its headings."""
+    md = _md()
     env: dict = {}
-    tokens = _MD.parse(markdown_text, env)
+    tokens = md.parse(markdown_text, env)
+    text = _plain_text(tokens)  # before _rewrite, which turns remote images into links
     headings = _rewrite(tokens, resolve_link)
-    html = _MD.renderer.render(tokens, _MD.options, env)
-    return Rendered(sanitize_html(html), plain_text(markdown_text), tuple(headings))
+    html = md.renderer.render(tokens, md.options, env)
+    return Rendered(sanitize_html(html), text, tuple(headings))
