@@ -253,3 +253,8 @@ def word_spans(text: str):
         elided = _WRITTEN_ELISION.match(word)
         skip = elided.end() if elided else 0
         yield match.start() + skip, match.end(), word
+
+
+def replace_words(text: str, replacements: dict[str, str]) -> str:
+    """`text` with some of its words (as tokenised) replaced."""
+    return _TOKEN.sub(lambda match: replacements.get(match.group(0), match.group(0)), text)

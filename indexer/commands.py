@@ -54,6 +54,11 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
     search.add_argument("--limit", type=int, default=10, help="résultats par page (1 à 100)")
     search.add_argument("--page", type=int, default=1)
     search.add_argument("--json", action="store_true", help="sortie JSON")
+    search.add_argument(
+        "--explain",
+        action="store_true",
+        help="expliquer le classement : score de chaque mot, champ, thésaurus, proximité, date",
+    )
     search.set_defaults(handler=run_search)
 
     # `kb check` (kb/commands.py) warns when a published id would disappear without an
@@ -146,7 +151,12 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         print(f"Index construit : {report.summary()}", file=sys.stderr)
     request = SearchRequest(
-        q=args.query, filters=filters, sort=args.sort, page=args.page, per_page=args.limit
+        q=args.query,
+        filters=filters,
+        sort=args.sort,
+        page=args.page,
+        per_page=args.limit,
+        explain=args.explain,
     )
     result = index.search(request)
     if args.json:
@@ -158,21 +168,53 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_listing(result, index: SearchIndex) -> None:
-    import html
-    import re
-
     if result.corrected:
         print(
             f"Aucun résultat pour « {result.request.q} » ; résultats pour « {result.suggestion} » :"
         )
     elif result.suggestion:
         print(f"Vouliez-vous dire « {result.suggestion} » ?")
-    print(f"{result.total} résultat(s)")
+    if result.nothing_matches_every_word:
+        print("Aucune ressource ne correspond à tous ces mots.")
+    else:
+        print(f"{result.total} résultat(s)")
     first = (result.request.page - 1) * result.request.per_page
     for number, hit in enumerate(result.hits, first + 1):
-        extract = html.unescape(re.sub(r"</?mark>", "*", hit.extrait))
-        centre = index.label("centre", hit.centre)
-        print(
-            f"\n{number}. {hit.titre}\n   {hit.date} · {index.label('type', hit.type)} · {centre}"
-            f"\n   {hit.url}\n   {extract}"
-        )
+        _print_hit(f"{number}.", hit, index)
+    if result.approximate:
+        print("\nRésultats approchants (ne contiennent pas tous les mots) :")
+        for number, hit in enumerate(result.approximate, 1):
+            _print_hit(f"~{number}.", hit, index)
+
+
+def _print_hit(number: str, hit, index: SearchIndex) -> None:
+    import html
+    import re
+
+    extract = html.unescape(re.sub(r"</?mark>", "*", hit.extrait))
+    centre = index.label("centre", hit.centre)
+    print(
+        f"\n{number} {hit.titre}\n   {hit.date} · {index.label('type', hit.type)} · {centre}"
+        f"\n   {hit.url}\n   {extract}"
+    )
+    if hit.missing:
+        print("   Mots absents : " + ", ".join(f"« {word} »" for word in hit.missing))
+    if hit.explanation:
+        for line in explanation_lines(hit.explanation):
+            print("   " + line)
+
+
+def explanation_lines(explanation: dict) -> list[str]:
+    """`kb search --explain`: the score of a result, word by word."""
+    lines = [
+        f"Score {explanation['score']} = pertinence {explanation['pertinence']}"
+        f" × (1 + bonus de proximité {explanation['bonus_proximite']})"
+    ]
+    for concept in explanation["concepts"]:
+        if not concept["trouve"]:
+            lines.append(f"  « {concept['mot']} » : absent")
+            continue
+        parts = ", ".join(f"{d['source']} {d['score']}" for d in concept["detail"])
+        lines.append(f"  « {concept['mot']} » : {concept['score']} ({parts})")
+    lines.append(f"  À score égal, la plus récente d'abord : {explanation['date']}")
+    return lines

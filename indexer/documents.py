@@ -18,10 +18,12 @@ from .analysis import french_analyzer, spelling_analyzer, spelling_form_analyzer
 from .glossary import glossary
 from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 
-# Searchable text fields and their weights: the title, and everything else in one field
-# (summary and keywords written twice, so they weigh more than the body). One field per
-# query term instead of four made queries with expansions several times faster.
-TEXT_FIELDS = {"titre": 3.0, "texte": 1.0}
+# Searchable text fields and their weights: the title; the description (summary, keywords
+# and the labels of the resource's vocabulary terms); and all the text (description and
+# body). A word of the description is thus scored twice, in `descriptif` and in `texte`.
+# Three fields per query term rather than one per part of the resource (five): each field
+# costs one posting list per term at query time.
+TEXT_FIELDS = {"titre": 3.0, "descriptif": 1.5, "texte": 1.0}
 
 
 class Codec(W3Codec):
@@ -70,10 +72,13 @@ def build_schema() -> Schema:
         path=ID(stored=True),
         alias=KEYWORD(commas=True),
         titre=TEXT(analyzer=french, stored=True),
+        descriptif=TEXT(analyzer=french),
         texte=TEXT(analyzer=french),
         corps=STORED(),
-        glossaire=KEYWORD(commas=True),
-        concepts=KEYWORD(commas=True),
+        # Dispositifs and thesaurus classes a resource names, each repeated by where it is
+        # named (see `_weighted`): scored like words, a title counting more than the body.
+        glossaire=KEYWORD(commas=True, scorable=True),
+        concepts=KEYWORD(commas=True, scorable=True),
         orth=_lexicon(spelling_analyzer()),
         graphie=_lexicon(spelling_form_analyzer()),
         jour=NUMERIC(int, bits=32, sortable=True),
@@ -167,24 +172,42 @@ def _periode(resource: Resource) -> dict[str, str] | None:
     return {key: str(value) for key, value in bounds.items() if value is not None} or None
 
 
+# How many times a dispositif or a thesaurus class counts when named in the title, the
+# description, the body, or (dispositifs) the resource's metadata.
+PART_WEIGHTS = (3, 2, 1, 2)
+
+
+def _weighted(found_by_part: list[set[str]]) -> str:
+    """`a,a,a,b`: each concept repeated by the weights of the parts that name it."""
+    counts: dict[str, int] = {}
+    for weight, found in zip(PART_WEIGHTS, found_by_part, strict=False):
+        for concept in found:
+            counts[concept] = counts.get(concept, 0) + weight
+    return ",".join(c for c in sorted(counts) for _ in range(counts[c]))
+
+
 def to_document(resource: Resource, context: DocumentContext) -> dict:
     body = resource.body_text or plain_text(resource.body)
     keywords = keyword_text(resource, context)
-    text = "\n".join((resource.resume, keywords, resource.resume, keywords, body))
+    description = "\n".join((resource.resume, keywords))
+    text = "\n".join((description, body))
     # The spelling lexicon comes from the descriptive fields only: they hold the words people
     # search for, and indexing whole bodies twice more (folded and accented) tripled the cost.
     spelling = "\n".join((resource.titre, resource.resume, keywords))
-    text_terms = terms(resource.titre + "\n" + text)
-    mentioned = glossary().detect(text_terms)
+    parts = [terms(resource.titre), terms(description), terms(body)]
+    named = [glossary().detect(part) for part in parts]
+    named.append(set(resource.dispositifs))
+    classes = [glossary().concepts(part) for part in parts]
     document = {
         "id": resource.id,
         "path": resource.path,
         "alias": ",".join(resource.alias_ids),
         "titre": resource.titre,
+        "descriptif": description,
         "texte": text,
         "corps": body,
-        "glossaire": ",".join(sorted(mentioned | set(resource.dispositifs))),
-        "concepts": ",".join(sorted(glossary().concepts(text_terms))),
+        "glossaire": _weighted(named),
+        "concepts": _weighted(classes),
         "orth": spelling,
         "graphie": spelling,
         "jour": resource.date.toordinal(),

@@ -27,7 +27,7 @@ from kb.vocabulary import Vocabularies, load_vocabularies
 from .analysis import fold, terms, words
 
 GLOSSARY_BOOST = 0.8
-THESAURUS_BOOST = 0.5
+THESAURUS_BOOST = 1.0
 _ACRONYM = re.compile(r"^[A-Z]{2,8}$")
 
 
@@ -41,6 +41,9 @@ class Expansion:
     dispositif: str | None = None
     source: str = ""  # the expression that triggered it, for explanations
     concept: str | None = None  # a thesaurus group, matched through the `concepts` field
+    # The analysed query terms it stands for: a resource carrying the dispositif or the
+    # thesaurus class answers these words of the query.
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,15 @@ class Glossary:
                     found.add(dispositif_id)
         return found
 
-    def _dispositif_expansion(self, dispositif: _Dispositif, source: str) -> Expansion:
+    def _dispositif_expansion(
+        self, dispositif: _Dispositif, source: str, covers: tuple[str, ...]
+    ) -> Expansion:
         # Only the acronyms are highlighted: the words of the full names ("nouveau",
         # "programme"...) would light up everywhere.
         highlight = {t for acronym in dispositif.acronyms for t in terms(acronym)}
-        return Expansion(tuple(sorted(highlight)), GLOSSARY_BOOST, dispositif.id, source)
+        return Expansion(
+            tuple(sorted(highlight)), GLOSSARY_BOOST, dispositif.id, source, covers=covers
+        )
 
     def expand(self, query: str) -> list[Expansion]:
         """Expansions for a query. A dispositif named in the query (by acronym or name)
@@ -133,12 +140,14 @@ class Glossary:
                 has_context = bool((term_set - set(terms(word))) & dispositif.context)
                 if dispositif.ambiguous and not word.isupper() and not has_context:
                     continue
-                expansions.append(self._dispositif_expansion(dispositif, word))
+                expansions.append(self._dispositif_expansion(dispositif, word, tuple(terms(word))))
                 break
             else:
                 for name in dispositif.names:
                     if _contains(query_terms, name):
-                        expansions.append(self._dispositif_expansion(dispositif, " ".join(name)))
+                        expansions.append(
+                            self._dispositif_expansion(dispositif, " ".join(name), name)
+                        )
                         break
         for number, group in enumerate(self.thesaurus):
             matched = [expr for expr in group if _contains(query_terms, expr)]
@@ -150,6 +159,7 @@ class Glossary:
                         None,
                         " ".join(matched[0]),
                         concept=thesaurus_concept(number),
+                        covers=tuple(dict.fromkeys(t for expr in matched for t in expr)),
                     )
                 )
         return _unique(expansions)

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
+from . import concepts
 from .analysis import normalise, terms, words
+from .concepts import Concept
 from .documents import TEXT_FIELDS
 from .glossary import Expansion, glossary
 from .scoring import Clause
@@ -28,6 +30,9 @@ class UserQuery:
     words: tuple[str, ...]  # bare words as typed
     phrases: tuple[tuple[str, ...], ...]  # quoted phrases, as typed words
     expansions: tuple[Expansion, ...] = field(default=())
+    # Words put in place of a typo: trusted only where resources are described (see
+    # `concepts.build`).
+    corrections: frozenset[str] = frozenset()
 
     @property
     def is_empty(self) -> bool:
@@ -63,45 +68,43 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def parse(text: str) -> UserQuery:
+def parse(text: str, corrections: frozenset[str] = frozenset()) -> UserQuery:
     text = clean(text)
     phrases = tuple(tuple(words(p)) for p in re.findall(r'"([^"]*)"', text))
     rest = re.sub(r'"[^"]*"', " ", text).replace('"', " ")
     phrases = tuple(p for p in phrases if p)
     expansions = tuple(glossary().expand(text)) if text else ()
-    return UserQuery(text, tuple(words(rest)), phrases, expansions)
+    return UserQuery(text, tuple(words(rest)), phrases, expansions, corrections)
 
 
 @dataclass(frozen=True)
 class QueryPlan:
-    """What to compute for a query: scored terms, and phrases that must match."""
+    """What to compute for a query: its concepts (each a set of scored clauses, any of which
+    answers it; a quoted phrase must also match as a phrase)."""
 
-    clauses: tuple[Clause, ...]
-    phrases: tuple[tuple[str, ...], ...]
+    concepts: tuple[Concept, ...]
+
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        """Every scored clause of the query (a clause shared by concepts counts once)."""
+        return tuple(dict.fromkeys(c for concept in self.concepts for c in concept.clauses))
+
+    @property
+    def phrases(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(c.phrase for c in self.concepts if c.is_phrase)
 
 
 def plan(user_query: UserQuery) -> QueryPlan | None:
-    """Scored clauses for a user query, or None when there is nothing to search.
+    """The concepts of a user query, or None when there is nothing to search.
 
-    Each word is looked for in the title (weight 3) and in the rest of the text; a
-    dispositif or a thesaurus group named in the query adds its concept with its weight.
-    Quoted phrases must match; their words are scored like the others.
+    Each word is looked for in the title, the description (summary, keywords, vocabulary
+    labels) and the text, with the weights of `TEXT_FIELDS`; a dispositif or a thesaurus
+    class named in the query answers the words it stands for, with its own weight.
     """
-    clauses: list[Clause] = []
-    phrase_terms = [p for p in user_query.phrase_terms if p]
-    words = list(user_query.term_list)
-    for phrase in phrase_terms:
-        words += [t for t in phrase if t not in words]
-    for term in words[:MAX_TERMS]:
-        clauses += [Clause(field, term, weight) for field, weight in TEXT_FIELDS.items()]
-    for expansion in user_query.expansions:
-        if expansion.dispositif:
-            clauses.append(Clause("glossaire", expansion.dispositif, expansion.boost))
-        elif expansion.concept:
-            clauses.append(Clause("concepts", expansion.concept, expansion.boost))
-    if not clauses:
-        return None
-    return QueryPlan(tuple(clauses), tuple(phrase_terms))
+    found = concepts.build(
+        user_query.words, user_query.phrases, user_query.expansions, user_query.corrections
+    )
+    return QueryPlan(tuple(found)) if found else None
 
 
 def phrase_query(phrase: tuple[str, ...]) -> wq.Query:

@@ -20,8 +20,8 @@ from whoosh.scoring import BM25F
 
 from kb.vocabulary import load_vocabularies
 
-from . import highlight, query, spelling
-from .analysis import terms
+from . import highlight, query, ranking, spelling
+from .analysis import analyse_word, replace_words, terms
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
@@ -47,6 +47,7 @@ class SearchRequest:
     # Every page reachable, past MAX_RESULTS_WINDOW: feeds, the API and harvesters read
     # whole result lists; people do not page that far.
     deep: bool = False
+    explain: bool = False  # attach to each hit why it ranks where it does
 
 
 @dataclass
@@ -62,8 +63,20 @@ class Hit:
     extrait: str
     score: float | None
     meta: dict[str, Any]
+    # For an approximate result: the words of the query (as typed) that it does not contain.
+    missing: list[str] = field(default_factory=list)
+    explanation: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
+        data = self._json()
+        if self.explanation is not None:
+            data["explication"] = self.explanation
+        return data
+
+    def as_approximate_json(self) -> dict[str, Any]:
+        return {**self.as_json(), "mots_absents": list(self.missing)}
+
+    def _json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "titre": self.titre,
@@ -88,6 +101,10 @@ class FacetValue:
 
 @dataclass
 class SearchResult:
+    """Full matches (`total`, `hits`: resources that answer every word of the query) and,
+    kept apart, approximate ones (`approximate`: a few that answer only some words, shown
+    when the full matches are few). Facets count full matches only."""
+
     request: SearchRequest
     total: int
     hits: list[Hit]
@@ -95,6 +112,13 @@ class SearchResult:
     suggestion: str | None = None
     corrected: bool = False
     searched_text: str = ""  # the query actually run (the correction when `corrected`)
+    approximate: list[Hit] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)  # the query's concepts, as typed
+
+    @property
+    def nothing_matches_every_word(self) -> bool:
+        """A query of several words that no resource answers in full."""
+        return self.total == 0 and len(self.words) > 1
 
     @property
     def pages(self) -> int:
@@ -107,6 +131,7 @@ class SearchResult:
             "total": self.total,
             "corrigee": self.corrected,
             "resultats": [h.as_json() for h in self.hits],
+            "approchants": [h.as_approximate_json() for h in self.approximate],
             "facettes": {
                 key: [
                     {"valeur": v.valeur, "libelle": v.libelle, "nombre": v.nombre} for v in values
@@ -142,6 +167,11 @@ class _Snapshot:
         self.centres = self._centres()
         self.info = IndexFolder.read_info(self.generation)
         self.everything: list[dict] | None = None  # see SearchIndex.all_metadata
+
+    def knows(self, term: str) -> bool:
+        """Whether any resource contains an analysed term (in its title or its text)."""
+        reader = self.searcher.reader()
+        return any(reader.doc_frequency(name, term) > 0 for name in ("titre", "texte"))
 
     def _centres(self) -> dict[str, dict]:
         try:
@@ -267,18 +297,37 @@ class SearchIndex:
         with self._engine:
             snap = self.snapshot()
             user_query = query.parse(request.q)
+            suggestion, corrected = None, False
+            if user_query.text:
+                user_query, suggestion, corrected = self._correct(snap, user_query)
             result = self._run_safely(snap, request, user_query)
-            if request.with_suggestion and user_query.text:
-                suggestion = spelling.suggest(snap.searcher.reader(), user_query.text)
-                if suggestion and suggestion != user_query.text:
-                    result.suggestion = suggestion
-                    if result.total == 0:
-                        corrected = self._run_safely(snap, request, query.parse(suggestion))
-                        if corrected.total:
-                            corrected.suggestion = suggestion
-                            corrected.corrected = True
-                            return corrected
+            if corrected or request.with_suggestion:
+                result.suggestion = suggestion
+            result.corrected = corrected
             return result
+
+    def _correct(self, snap: _Snapshot, user_query: query.UserQuery):
+        """Typo corrections. A word that is in no resource (and that no dispositif or
+        thesaurus class stands for) is replaced by its correction, which then counts as a
+        word of the query; a word that is found, but spelt unlike the resources'
+        descriptions, only gets a suggestion (`renouvelement` -> « renouvellement »)."""
+        reader = snap.searcher.reader()
+        pairs = spelling.corrections(reader, user_query.text)
+        if not any(replacement for _, replacement in pairs):
+            return user_query, None, False
+        suggestion = " ".join(replacement or word for word, replacement in pairs)
+        covered = {t for expansion in user_query.expansions for t in expansion.covers}
+        unknown = {}
+        for word, replacement in pairs:
+            term = analyse_word(word)
+            if replacement and term and term not in covered and not snap.knows(term):
+                unknown[word] = replacement
+        if not unknown:
+            return user_query, suggestion, False
+        corrected = query.parse(
+            replace_words(user_query.text, unknown), frozenset(unknown.values())
+        )
+        return corrected, suggestion, True
 
     def _run_safely(self, snap: _Snapshot, request: SearchRequest, user_query) -> SearchResult:
         """Run a query; if the engine fails on it, fall back to its plain words."""
@@ -300,42 +349,36 @@ class SearchIndex:
             filters["annee"] = tuple(expand_years(filters["annee"], list(facets.values["annee"])))
         query_plan = query.plan(user_query)
         live = snap.live_mask
+        evaluation = None
         if query_plan is None:
-            scores, mask = None, live
+            mask = live
         else:
-            scores = snap.scorer.scores(list(query_plan.clauses))
-            mask = (scores > 0) & live
-            for phrase in query_plan.phrases:
-                mask &= snap.scorer.phrase_mask(phrase, query.phrase_query(phrase))
+            evaluation = ranking.evaluate(
+                snap.scorer,
+                query_plan.concepts,
+                lambda c: snap.scorer.phrase_mask(c.phrase, query.phrase_query(c.phrase)),
+            )
+            mask = evaluation.full & live
         matched = to_bitmap(mask)
         filter_bits = facets.filter_bits(filters)
+        filter_mask = from_bitmap(filter_bits, facets.size)
         selected = matched & filter_bits
         total = selected.bit_count()
         per_page = max(1, min(request.per_page, MAX_PER_PAGE))
         first = (max(1, request.page) - 1) * per_page
+        highlighted = user_query.highlight_terms()
         hits: list[Hit] = []
         if first < (total if request.deep else min(total, MAX_RESULTS_WINDOW)):
-            candidates = np.flatnonzero(mask & from_bitmap(filter_bits, facets.size))
-            days = snap.days[candidates]
-            if scores is None or request.sort == "date":
-                order = np.argsort(-days, kind="stable")[: first + per_page]
-            else:
-                relevance = scores[candidates]
-                wanted = first + per_page
-                if candidates.size > wanted:
-                    top = np.argpartition(-relevance, wanted - 1)[:wanted]
-                else:
-                    top = np.arange(candidates.size)
-                order = top[np.lexsort((-days[top], -relevance[top]))]
-            page = [
-                (
-                    int(candidates[i]),
-                    None if scores is None else round(float(scores[candidates[i]]), 4),
-                )
-                for i in order[first : first + per_page]
-            ]
-            terms = user_query.highlight_terms()
-            hits = [self._hit(snap, docnum, score, terms) for docnum, score in page]
+            candidates = np.flatnonzero(mask & filter_mask)
+            page = self._page(snap, request, evaluation, candidates, first, per_page)
+            hits = [self._hit(snap, docnum, score, highlighted) for docnum, score in page]
+        approximate: list[Hit] = []
+        if evaluation is not None and len(evaluation.concepts) > 1:
+            if total < ranking.APPROXIMATE_BELOW and first == 0:
+                approximate = self._approximate(snap, evaluation, live & filter_mask, highlighted)
+        if evaluation is not None and request.explain:
+            for hit in hits + approximate:
+                hit.explanation = self._explain(snap, evaluation, hit)
         facet_values = {}
         if request.with_facets:
             counts = facets.counts(matched, filters)
@@ -343,7 +386,74 @@ class SearchIndex:
                 key: self._facet_values(snap, key, counts[key], request.filters.get(key, ()))
                 for key in FILTER_KEYS
             }
-        return SearchResult(request, total, hits, facet_values, searched_text=user_query.text)
+        return SearchResult(
+            request,
+            total,
+            hits,
+            facet_values,
+            searched_text=user_query.text,
+            approximate=approximate,
+            words=[c.label for c in query_plan.concepts] if query_plan else [],
+        )
+
+    def _page(self, snap, request, evaluation, candidates, first, per_page):
+        """(docnum, score) of the requested page of full matches."""
+        days = snap.days[candidates]
+        if evaluation is None or request.sort == "date":
+            order = np.argsort(-days, kind="stable")[: first + per_page]
+            scores = None if evaluation is None else evaluation.scores[candidates]
+        else:
+            scores = evaluation.scores[candidates].copy()
+            wanted = max(first + per_page, ranking.RERANKED)
+            order = ranking.order(candidates, scores, days, wanted)
+            head = order[: ranking.RERANKED]
+            for index in head:
+                scores[index] *= 1 + self._bonus(snap, evaluation, int(candidates[index]))
+            head = head[np.lexsort((-days[head], -scores[head]))]
+            order = np.concatenate([head, order[ranking.RERANKED :]])
+        return [
+            (int(candidates[i]), None if scores is None else round(float(scores[i]), 4))
+            for i in order[first : first + per_page]
+        ]
+
+    def _bonus(self, snap: _Snapshot, evaluation, docnum: int) -> float:
+        if len(evaluation.concepts) < 2:
+            return 0.0
+        meta = json.loads(snap.searcher.stored_fields(docnum)["meta"])
+        description = meta["resume"] + "\n" + " ; ".join(meta.get("mots_cles") or ())
+        return ranking.proximity_bonus(evaluation.concepts, meta["titre"], description)
+
+    def _approximate(self, snap, evaluation, allowed, highlighted) -> list[Hit]:
+        """The best resources that answer some words of the query but not all: the most
+        words first, then the most relevant."""
+        counts = evaluation.counts
+        candidates = np.flatnonzero(allowed & (counts > 0) & ~evaluation.full)
+        if not candidates.size:
+            return []
+        scores = evaluation.scores[candidates]
+        best = np.lexsort((-snap.days[candidates], -scores, -counts[candidates]))
+        hits = []
+        for index in best[: ranking.MAX_APPROXIMATE]:
+            docnum = int(candidates[index])
+            hit = self._hit(snap, docnum, round(float(scores[index]), 4), highlighted)
+            hit.missing = evaluation.missing(docnum)
+            hits.append(hit)
+        return hits
+
+    def _explain(self, snap: _Snapshot, evaluation, hit: Hit) -> dict[str, Any]:
+        docnum = snap.searcher.document_number(id=hit.id)
+        bonus = 0.0 if hit.missing else self._bonus(snap, evaluation, docnum)
+        explanation = ranking.explain(
+            snap.scorer,
+            evaluation,
+            docnum,
+            bonus,
+            self.vocabularies.thesaurus,
+            self.vocabularies.dispositifs.label,
+        )
+        explanation["date"] = hit.date
+        explanation["mots_absents"] = list(hit.missing)
+        return explanation
 
     def _facet_values(self, snap, key, counts, selected) -> list[FacetValue]:
         values = [

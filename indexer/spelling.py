@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from .analysis import STOP_WORDS, fold, lower_word, words
 
+# Shorter words are left alone: one letter away from a three-letter word (`ski`) there is
+# always another (`soi`), which would answer a question nobody asked.
+MIN_CORRECTED_LENGTH = 4
+# Two letters away only for long words: among short ones, two changes reach too many other
+# words (`chasse` -> `clause`).
+LONG_WORD = 8
+
 
 def _display_form(reader, folded: str) -> str:
     best, best_freq = folded, 0
@@ -23,7 +30,7 @@ def _display_form(reader, folded: str) -> str:
 
 
 def _correct_word(reader, folded: str) -> str | None:
-    max_distance = 1 if len(folded) < 6 else 2
+    max_distance = 1 if len(folded) < LONG_WORD else 2
     for distance in range(1, max_distance + 1):
         candidates = [
             (reader.doc_frequency("orth", c), c)
@@ -38,26 +45,30 @@ def _correct_word(reader, folded: str) -> str | None:
     return None
 
 
-def suggest(reader, text: str) -> str | None:
-    """A corrected query, or None when every word is known (or nothing can be corrected)."""
-    corrected: list[str] = []
-    changed = False
+def corrections(reader, text: str) -> list[tuple[str, str | None]]:
+    """Each word of a query with its correction (None when the word is known, too short,
+    an acronym or a number, or when nothing close enough exists)."""
+    found: list[tuple[str, str | None]] = []
     for word in words(text):
         lower = lower_word(word)  # the same normalisation as the lexicon's
         folded = fold(lower)
         if (
-            len(folded) < 3
+            len(folded) < MIN_CORRECTED_LENGTH
             or lower in STOP_WORDS
             or word.isupper()
             or folded.isdigit()
             or reader.doc_frequency("orth", folded) > 0
         ):
-            corrected.append(word)
+            found.append((word, None))
             continue
         replacement = _correct_word(reader, folded)
-        if replacement is None:
-            corrected.append(word)
-            continue
-        corrected.append(_display_form(reader, replacement))
-        changed = True
-    return " ".join(corrected) if changed else None
+        found.append((word, None if replacement is None else _display_form(reader, replacement)))
+    return found
+
+
+def suggest(reader, text: str) -> str | None:
+    """A corrected query, or None when every word is known (or nothing can be corrected)."""
+    pairs = corrections(reader, text)
+    if not any(replacement for _, replacement in pairs):
+        return None
+    return " ".join(replacement or word for word, replacement in pairs)

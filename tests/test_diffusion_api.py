@@ -302,3 +302,12 @@ def test_real_resources_conform_to_the_description(api_schema, webapp_site):
         case = operation.Case(path_parameters={"centre": centre, "fiche": slug})
         response = case.call_and_validate(checks=CHECKS)
         assert response.status_code == status, resource_id
+
+
+def test_search_keeps_approximate_results_apart(web_client):
+    data = get_json(web_client, "/api/v1/recherche?q=diagnostic+t%C3%A9l%C3%A9ph%C3%A9rique")
+    assert data["total"] == 0 and data["resultats"] == []
+    found = {hit["id"]: hit["mots_absents"] for hit in data["approchants"]}
+    assert found["centre-alpha/diagnostic-en-marchant"] == ["téléphérique"]
+    full = get_json(web_client, "/api/v1/recherche?q=mobilit%C3%A9+emploi+jeunes")
+    assert full["total"] >= 1 and full["approchants"] == []

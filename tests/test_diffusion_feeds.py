@@ -144,3 +144,14 @@ def test_feeds_revalidate_with_their_etag(web_client):
     again = web_client.get("/flux.atom", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert first.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_feed_holds_only_resources_that_match_every_word(web_client):
+    approximate = web_client.get("/api/v1/recherche?q=diagnostic+t%C3%A9l%C3%A9ph%C3%A9rique")
+    assert approximate.get_json()["approchants"]  # partial matches exist...
+    parsed = parse_feed(web_client, "/recherche.atom?q=diagnostic+t%C3%A9l%C3%A9ph%C3%A9rique")
+    assert parsed.entries == []  # ...but are never entries of the feed
+    parsed = parse_feed(web_client, "/recherche.atom?q=%22diagnostic+en+marchant%22")
+    assert [e.title for e in parsed.entries] == [
+        "Conduire un diagnostic en marchant avec les habitants"
+    ]

@@ -122,7 +122,7 @@ def test_ordinary_word_is_not_expanded_as_acronym(index):
 
 
 def test_ambiguous_acronym_expands_with_context(index):
-    assert "centre-a/reussite-educative-sans-sigle" in ids(index, "pre parcours")
+    assert "centre-a/reussite-educative-sans-sigle" in ids(index, "pre enfants")
     assert "centre-a/reussite-educative-sans-sigle" in ids(index, "pre educatif")
 
 
@@ -267,7 +267,7 @@ def test_unknown_filter_value_gives_no_results_not_an_error(index):
 
 def test_json_shape(index):
     data = index.search(SearchRequest(q="emploi")).as_json()
-    assert set(data) == {"total", "corrigee", "resultats", "facettes", "suggestion"}
+    assert set(data) == {"total", "corrigee", "resultats", "approchants", "facettes", "suggestion"}
     assert set(data["resultats"][0]) == {
         "id",
         "titre",
@@ -292,6 +292,70 @@ def test_json_shape(index):
         "annee",
     }
     assert set(data["facettes"]["centre"][0]) == {"valeur", "libelle", "nombre"}
+
+
+# --- results that hold together ---------------------------------------------------------------
+
+
+def test_every_result_matches_every_word(index):
+    result = index.search(SearchRequest(q="relogement quartier", per_page=100))
+    assert result.total == len(result.hits) > 0
+    for hit in result.hits:
+        text = (hit.titre + hit.resume + index.get(hit.id)["path"]).lower()
+        assert "relog" in text or "npnru" in text or "renouvellement" in text
+    anywhere = set(ids(index, "relogement")) & set(ids(index, "quartier"))
+    assert set(ids(index, "relogement quartier")) == anywhere
+
+
+def test_partial_matches_are_kept_apart_with_their_missing_words(index):
+    result = index.search(SearchRequest(q="sécurité remontées mécaniques"))
+    assert result.total == 0 and result.hits == []
+    assert result.nothing_matches_every_word
+    assert result.approximate, "la fiche sur la sécurité est proposée comme approchante"
+    first = result.approximate[0]
+    assert first.id == "centre-b/securite-quotidien"
+    assert first.missing == ["remontées", "mécaniques"]
+    data = result.as_json()
+    assert data["total"] == 0 and data["resultats"] == []
+    assert data["approchants"][0]["id"] == "centre-b/securite-quotidien"
+    assert data["approchants"][0]["mots_absents"] == ["remontées", "mécaniques"]
+
+
+def test_no_approximate_results_when_full_matches_are_enough(index):
+    result = index.search(SearchRequest(q="quartier"))
+    assert result.total >= 3 and result.approximate == []
+
+
+@pytest.mark.parametrize("q", ["remontées mécaniques", "appellation viticole", "téléski"])
+def test_subjects_the_base_does_not_cover_give_no_results(index, q):
+    assert index.search(SearchRequest(q=q)).total == 0
+
+
+def test_a_phrase_is_one_concept(index):
+    result = index.search(SearchRequest(q='"sécurité du quotidien" tranquillité'))
+    assert result.words == ['"sécurité du quotidien"', "tranquillité"]
+
+
+def test_question_words_are_not_required(index):
+    assert ids(index, "comment prévenir le décrochage") == ids(index, "prévenir décrochage")
+
+
+def test_unknown_word_is_corrected_inside_a_longer_query(index):
+    result = index.search(SearchRequest(q="reusite enfants"))
+    assert result.corrected is True
+    assert "centre-a/reussite-educative-sans-sigle" in [h.id for h in result.hits]
+
+
+def test_explain_gives_each_concept_and_the_date(index):
+    result = index.search(SearchRequest(q="tranquillité publique", explain=True))
+    explanation = result.hits[0].explanation
+    assert explanation["score"] == result.hits[0].score
+    assert [c["mot"] for c in explanation["concepts"]] == ["tranquillité", "publique"]
+    sources = [d["source"] for c in explanation["concepts"] for d in c["detail"]]
+    assert any(s.startswith("titre") for s in sources)
+    assert explanation["date"] == result.hits[0].date
+    second = next(h for h in result.hits if h.id == "centre-b/securite-quotidien")
+    assert any("thésaurus" in d["source"] for d in second.explanation["concepts"][0]["detail"])
 
 
 def test_more_like_this_excludes_itself(index):

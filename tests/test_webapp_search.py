@@ -227,11 +227,18 @@ def test_long_facets_fold_the_rest(web_client):
 
 
 def test_did_you_mean_when_results_exist(web_client):
-    html = search(web_client, "q=mobilt%C3%A9+emploi&thematiques=mobilite")
-    assert result_links(html)  # "emploi" matches: the results stay, with a suggestion
+    # "emploie" is found (same stem as "emploi"): the results stay, with a suggestion.
+    html = search(web_client, "q=mobilit%C3%A9+emploie&thematiques=mobilite")
+    assert result_links(html)
     assert "Vouliez-vous dire « mobilité emploi » ?" in text(html)
     # The suggestion keeps the filters.
     assert "/recherche?q=mobilit%C3%A9+emploi&thematiques=mobilite" in hrefs(html)
+
+
+def test_a_word_found_nowhere_is_corrected_within_the_query(web_client):
+    html = search(web_client, "q=mobilt%C3%A9+emploi&thematiques=mobilite")
+    assert "Voici les résultats pour « mobilité emploi »" in text(html)
+    assert result_links(html)
 
 
 def test_misspelling_without_results_shows_corrected_results(web_client):
@@ -401,3 +408,23 @@ def test_hostile_text_is_searchable_and_escaped_in_results(web_client):
     assert HOSTILE in result_links(html)
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#39;titre&#39;)&lt;/script&gt;" in html
+
+
+def test_no_full_match_says_so_and_shows_approximate_results_apart(web_client):
+    html = search(web_client, "q=diagnostic+t%C3%A9l%C3%A9ph%C3%A9rique")
+    assert "Aucune ressource ne correspond à tous ces mots" in html
+    assert result_links(html.split('id="approchants"')[0]) == []  # no main results
+    approximate = html.split('id="approchants"')[1]
+    assert "Résultats approchants" in html
+    assert result_links(approximate)[0] == "/ressources/centre-alpha/diagnostic-en-marchant"
+    assert "Ne contient pas : « téléphérique »" in approximate
+    # Suggestions: fewer words, and the pillars to browse.
+    assert "/recherche?q=diagnostic" in hrefs(html)
+    assert "/piliers/cadre-de-vie" in hrefs(html)
+
+
+def test_full_matches_have_no_approximate_section(web_client):
+    html = search(web_client, "q=mobilit%C3%A9+emploi+jeunes")
+    assert len(result_links(html)) == 10
+    assert 'id="approchants"' not in html
+    assert "Ne contient pas" not in html

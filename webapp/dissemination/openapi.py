@@ -67,21 +67,30 @@ NOT_MODIFIED = {"description": "Non modifiée depuis la version indiquée par `I
 
 
 def _schemas() -> dict[str, Any]:
-    hit = _object(
+    hit_properties = {
+        "id": {"type": "string", "examples": ["centre-alpha/diagnostic-en-marchant"]},
+        "titre": {"type": "string"},
+        "url": {"type": "string", "description": "Chemin de la page, sur le site."},
+        "type": {"type": "string"},
+        "centre": {"type": "string"},
+        "date": {"type": "string", "format": "date"},
+        "piliers": STRINGS,
+        "resume": {"type": "string"},
+        "extrait": {
+            "type": "string",
+            "description": "Extrait en HTML échappé, les mots trouvés entre <mark>.",
+        },
+        "score": {"type": ["number", "null"]},
+    }
+    hit = _object(hit_properties)
+    approximate = _object(
         {
-            "id": {"type": "string", "examples": ["centre-alpha/diagnostic-en-marchant"]},
-            "titre": {"type": "string"},
-            "url": {"type": "string", "description": "Chemin de la page, sur le site."},
-            "type": {"type": "string"},
-            "centre": {"type": "string"},
-            "date": {"type": "string", "format": "date"},
-            "piliers": STRINGS,
-            "resume": {"type": "string"},
-            "extrait": {
-                "type": "string",
-                "description": "Extrait en HTML échappé, les mots trouvés entre <mark>.",
+            **hit_properties,
+            "mots_absents": {
+                **STRINGS,
+                "description": "Les mots de la recherche (tels que saisis) que la ressource "
+                "ne contient pas.",
             },
-            "score": {"type": ["number", "null"]},
         }
     )
     facet_value = _object(
@@ -94,12 +103,31 @@ def _schemas() -> dict[str, Any]:
     page_link = {"type": ["string", "null"], "format": "uri"}
     search = _object(
         {
-            "total": {"type": "integer", "minimum": 0},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Nombre de ressources qui contiennent tous les mots de la "
+                "recherche (ou un équivalent : sigle, synonyme du thésaurus, mot de la même "
+                "famille).",
+            },
             "corrigee": {
                 "type": "boolean",
-                "description": "Vrai quand, faute de résultat, la suggestion a été cherchée.",
+                "description": "Vrai quand un mot absent de la base a été remplacé par sa "
+                "correction (donnée dans `suggestion`).",
             },
-            "resultats": {"type": "array", "items": ref("Resultat")},
+            "resultats": {
+                "type": "array",
+                "items": ref("Resultat"),
+                "description": "Les ressources qui contiennent tous les mots de la recherche.",
+            },
+            "approchants": {
+                "type": "array",
+                "items": ref("Approchant"),
+                "maxItems": 5,
+                "description": "Quand moins de 3 ressources contiennent tous les mots d'une "
+                "recherche de plusieurs mots : quelques ressources qui n'en contiennent "
+                "qu'une partie, à part des résultats (en première page seulement).",
+            },
             "facettes": {
                 "type": "object",
                 "properties": {
@@ -231,6 +259,7 @@ def _schemas() -> dict[str, Any]:
     )
     return {
         "Resultat": hit,
+        "Approchant": approximate,
         "ValeurFacette": facet_value,
         "Recherche": search,
         "Ressource": resource,

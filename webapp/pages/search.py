@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 
 from indexer.search import SORTS, SearchResult
 
@@ -28,6 +28,12 @@ class SortLink:
 
 
 @dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
 class SearchPage:
     """Everything the results page shows, built from one `SearchResult`."""
 
@@ -39,6 +45,10 @@ class SearchPage:
     sorts: list[SortLink]
     suggestion_url: str | None
     clear_filters_url: str
+    # When no resource holds every word: the same search without each word in turn, and the
+    # pillars to browse instead.
+    fewer_words: list[Link] = field(default_factory=list)
+    pillars: list[Link] = field(default_factory=list)
 
     @property
     def first_number(self) -> int:
@@ -88,7 +98,26 @@ def build_page(params: SearchParams, result: SearchResult) -> SearchPage:
         ],
         suggestion_url=suggestion_url,
         clear_filters_url=params.without_filters().url(PATH),
+        fewer_words=_fewer_words(params, result),
+        pillars=[
+            Link(term.libelle, url_for("browse.pilier", term_id=term.id))
+            for term in catalogue.vocabularies.piliers
+        ]
+        if result.total == 0
+        else [],
     )
+
+
+def _fewer_words(params: SearchParams, result: SearchResult) -> list[Link]:
+    """For a query of several words that no resource answers in full: the same query
+    without each word, among those that still find something."""
+    if not result.nothing_matches_every_word:
+        return []
+    links = []
+    for word in result.words:
+        others = " ".join(w for w in result.words if w != word)
+        links.append(Link(word, params.with_query(others).url(PATH)))
+    return links
 
 
 @bp.get(PATH)
