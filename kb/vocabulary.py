@@ -99,9 +99,14 @@ class Vocabularies:
         return getattr(self, name)
 
 
+# LibYAML's safe loader when PyYAML was built with it: the pure-Python one took half a second
+# on the thesaurus, paid by every `kb` command at start-up.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(name: str) -> Any:
     path = resources.files("kb") / "vocabularies" / f"{name}.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
 
 
 def _load_vocabulary(name: str) -> Vocabulary:
