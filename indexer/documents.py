@@ -82,6 +82,7 @@ def build_schema() -> Schema:
         orth=_lexicon(spelling_analyzer()),
         graphie=_lexicon(spelling_form_analyzer()),
         jour=NUMERIC(int, bits=32, sortable=True),
+        entree=NUMERIC(int, bits=32, sortable=True),  # first publication, minutes (UTC)
         meta=STORED(),
         **{key: KEYWORD(commas=True) for key in FILTER_KEYS},
     )

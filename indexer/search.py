@@ -27,7 +27,7 @@ from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
 from .keys import SORTS  # noqa: F401  (re-exported)
 from .scoring import Clause, Scorer, from_bitmap, to_bitmap
-from .store import IndexFolder, Registry
+from .store import IndexFolder, Piece, Registry, VersionReader
 
 log = logging.getLogger(__name__)
 
@@ -523,10 +523,36 @@ class SearchIndex:
             return snap.everything
 
     def resolve_alias(self, old_id: str) -> str | None:
+        """The current id of a former address. An address that was itself a resource of
+        one centre never leads to another centre's page (it answers 410 instead)."""
         with self._engine:
             snap = self.snapshot()
             stored = snap.searcher.document(alias=old_id)
-            return stored["id"] if stored else None
+            target = stored["id"] if stored else None
+        if target is None:
+            return None
+        if target.partition("/")[0] != old_id.partition("/")[0]:
+            entry = self.registry_entry(old_id)
+            if entry is not None:
+                return None
+        return target
+
+    def page(self, resource_id: str) -> dict | None:
+        """The rendered page of a published resource (see kb.pages), or None."""
+        meta = self.get(resource_id)
+        if meta is None or not meta.get("page"):
+            return None
+        page = self.folder.objects.get_json(meta["page"])
+        return page if isinstance(page, dict) else None
+
+    def piece(self, path: str) -> tuple[Piece, Path] | None:
+        """An attachment of a published resource of the live version, and the file that
+        holds its bytes; None for any other path."""
+        generation = self.snapshot().generation
+        piece = VersionReader(generation).piece(path)
+        if piece is None:
+            return None
+        return piece, self.folder.objects.path(piece.digest)
 
     def more_like_this(self, resource_id: str, limit: int = 3) -> list[Hit]:
         with self._engine:
@@ -587,8 +613,11 @@ class SearchIndex:
 
     # --- the registry of publications (kept across rebuilds): history for harvesters
 
+    def _registry(self) -> Registry:
+        return Registry(self.snapshot().generation, read_only=True)
+
     def registry_entry(self, resource_id: str) -> dict | None:
-        registry = Registry(self.folder.root)
+        registry = self._registry()
         try:
             return registry.lookup(resource_id)
         finally:
@@ -596,21 +625,21 @@ class SearchIndex:
 
     def changes(self, **criteria) -> list[dict]:
         """Registry entries, online or removed, by id: see `Registry.changes`."""
-        registry = Registry(self.folder.root)
+        registry = self._registry()
         try:
             return registry.changes(**criteria)
         finally:
             registry.close()
 
     def count_changes(self, **criteria) -> int:
-        registry = Registry(self.folder.root)
+        registry = self._registry()
         try:
             return registry.count_changes(**criteria)
         finally:
             registry.close()
 
     def earliest_change(self) -> str | None:
-        registry = Registry(self.folder.root)
+        registry = self._registry()
         try:
             return registry.earliest()
         finally:

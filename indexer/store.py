@@ -1,15 +1,25 @@
-"""The index folder: generations, the pointer to the live one, the writer lock, state.
+"""The index folder: versions, the pointer to the live one, the writer lock, shared objects.
 
     <index>/
-      ACTUEL              name of the live generation (replaced atomically)
+      ACTUEL              name of the live version (replaced atomically)
       verrou              writer lock (flock: released if the process dies)
-      registre.sqlite     every id ever published, kept across rebuilds (for 410 pages)
-      gen-000007/         a Whoosh index + etat.sqlite (files indexed, hashes) + infos.json
+      objets/ab/abcd…     content-addressed, immutable: rendered pages, attachments
+      gen-000007/         one published version, complete in itself:
+        (Whoosh files)      the search index
+        etat.sqlite         files indexed (path, hashes, page), attachments, and the registry
+                            of every id ever published (kept across versions, for 410 pages,
+                            first-publication dates and harvesters)
+        centres.json        the centre cards (name, region, site, rendered presentation)
+        infos.json          when, from which commit, with which vocabularies
 
-Readers only open the generation named in ACTUEL. A rebuild writes a new generation and
-then replaces ACTUEL; an interrupted rebuild leaves an unused folder that the next run
-removes. Incremental updates commit into the live generation (Whoosh commits atomically:
-the table of contents is written under a temporary name and renamed).
+Every change, even one file, writes a NEW version: Whoosh's segment files are immutable
+(deletions live in the pickled table of contents), so the previous version's files are
+hard-linked into the new folder, `etat.sqlite` is copied, the change is committed there,
+then ACTUEL is replaced. Readers therefore see either the old version or the new one,
+whole: index, registry, centres, pages and attachments change together, and a process
+killed at any line leaves the live version untouched (the next run removes the unfinished
+folder). Objects are written before the version that names them and removed only when no
+kept version names them.
 """
 
 from __future__ import annotations
@@ -18,14 +28,19 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
+import logging
 import os
 import shutil
+import signal
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 POINTER = "ACTUEL"
 LOCK = "verrou"
@@ -43,6 +58,16 @@ class IndexMissing(Exception):
     """There is no usable index in the folder."""
 
 
+OBJECTS = "objets"
+LEGACY_REGISTRY = REGISTRY  # before versions held their registry, it lived at the root
+# A version replaced less than this long ago is kept: a request that opened it just before
+# the switch finishes with it (readers look at ACTUEL on every request).
+GRACE_SECONDS = 120
+KEEP_PREVIOUS = 2
+# Files of a version that are its own (copied or rewritten), not Whoosh's immutable files.
+OWN_FILES = (STATE, INFO, "centres.json")
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -53,20 +78,36 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with open(temporary, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     _fsync_dir(path.parent)
 
 
+def _sync_files(folder: Path) -> None:
+    """Flush a new version's files to disk before the pointer names it (Whoosh does not)."""
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
+
+
 class IndexFolder:
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+        self.root = Path(root).absolute()
 
-    # --- generations
+    # --- versions
 
     def current_name(self) -> str | None:
         try:
@@ -105,20 +146,58 @@ class IndexFolder:
         path.mkdir()
         return path
 
+    def clone(self, previous: Path) -> Path:
+        """A new version holding the same index as `previous`: Whoosh's files hard-linked
+        (they are never modified in place), the state database copied."""
+        generation = self.new_generation()
+        for path in previous.iterdir():
+            name = path.name
+            if name in OWN_FILES or name.startswith((STATE, ".")) or "LOCK" in name.upper():
+                continue
+            if path.is_file():
+                try:
+                    os.link(path, generation / name)
+                except OSError:  # another file system, or links not allowed: copy
+                    shutil.copy2(path, generation / name)
+        copy_database(previous / STATE, generation / STATE)
+        for name in (INFO, "centres.json"):
+            if (previous / name).is_file():
+                shutil.copy2(previous / name, generation / name)
+        return generation
+
     def switch_to(self, generation: Path) -> None:
+        _sync_files(generation)
+        info = self.read_info(generation)
+        info["en_ligne_le"] = now_iso()
+        self.write_info(generation, info)
         write_atomically(self.root / POINTER, generation.name + "\n")
 
-    def remove_stale(self, keep_previous: int = 1) -> None:
-        """Delete unfinished generations and all but the newest old ones."""
+    def remove_stale(self) -> None:
+        """Delete unfinished versions, and old ones no reader can still be using."""
         current = self.current_name()
         if current is None:
             return
-        older = sorted(p for p in self.root.glob(f"{PREFIX}*") if p.name != current)
-        newer_than_current = [p for p in older if p.name > current]  # interrupted rebuilds
-        kept_old = [p for p in older if p.name < current][-keep_previous:] if keep_previous else []
-        for path in older:
-            if path in newer_than_current or path not in kept_old:
-                shutil.rmtree(path, ignore_errors=True)
+        names = sorted(p.name for p in self.root.glob(f"{PREFIX}*") if p.is_dir())
+        older = [n for n in names if n < current]
+        now = time.time()
+        for name in names:
+            if name > current:  # an interrupted run
+                shutil.rmtree(self.root / name, ignore_errors=True)
+        for position, name in enumerate(older):
+            if position >= len(older) - KEEP_PREVIOUS:
+                continue
+            successor = older[position + 1] if position + 1 < len(older) else current
+            replaced = _parse_time(self.read_info(self.root / successor).get("en_ligne_le"))
+            if replaced is not None and now - replaced < GRACE_SECONDS:
+                continue
+            shutil.rmtree(self.root / name, ignore_errors=True)
+
+    def kept_generations(self) -> list[Path]:
+        return sorted(p for p in self.root.glob(f"{PREFIX}*") if p.is_dir())
+
+    @property
+    def objects(self) -> ObjectStore:
+        return ObjectStore(self.root / OBJECTS)
 
     # --- lock
 
@@ -136,22 +215,124 @@ class IndexFolder:
     @staticmethod
     def read_info(generation: Path) -> dict:
         try:
-            return json.loads((generation / INFO).read_text(encoding="utf-8"))
+            data = json.loads((generation / INFO).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return data if isinstance(data, dict) else {}
 
     @staticmethod
     def write_info(generation: Path, info: dict) -> None:
         write_atomically(generation / INFO, json.dumps(info, ensure_ascii=False, indent=1))
 
 
+def _parse_time(value: object) -> float | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (its WAL included)."""
+    src = sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+# --- content-addressed objects: rendered pages and attachments ---------------------------------
+
+
+class ObjectStore:
+    """Immutable files named by the SHA-256 of their bytes, shared by all versions."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{digest}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        return digest
+
+    def put_json(self, value: object) -> str:
+        return self.put(json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+
+    def get(self, digest: str) -> bytes | None:
+        if not _is_digest(digest):
+            return None
+        try:
+            return self.path(digest).read_bytes()
+        except OSError:
+            return None
+
+    def get_json(self, digest: str) -> object | None:
+        data = self.get(digest)
+        return None if data is None else json.loads(data)
+
+    def collect(self, keep: set[str], older_than: float = 3600.0) -> int:
+        """Remove objects not in `keep` (and not written in the last `older_than` seconds,
+        in case a writer outside the lock is adding them). Returns how many were removed."""
+        removed = 0
+        now = time.time()
+        if not self.root.is_dir():
+            return 0
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                name = path.name
+                if name in keep:
+                    continue
+                with contextlib.suppress(OSError):
+                    if now - path.stat().st_mtime > older_than:
+                        path.unlink()
+                        removed += 1
+        return removed
+
+
+def _is_digest(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+# --- the writer lock, and what a killed writer may leave behind --------------------------------
+
+_HELD_LOCKS: set[int] = set()  # descriptors of locks this process holds (closed in children)
+
+
+def close_inherited_locks() -> None:
+    """In a freshly forked worker: the lock belongs to the parent, not to us."""
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: Path, timeout: float, timed_out: Exception) -> Iterator[None]:
     """Hold an flock on `path`, waiting up to `timeout` seconds, else raise `timed_out`.
-    The kernel releases it if the process dies, even with kill -9."""
+
+    The kernel releases it when every process holding the file dies, even with kill -9.
+    Forked workers inherit it: if they outlive their parent (they should not: see
+    `indexer.workers`), the lock stays held; a waiter that times out then looks for such
+    orphans, stops them and takes the lock, saying so in the log."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         deadline = time.monotonic() + timeout
+        recovered = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,20 +340,86 @@ def exclusive_lock(path: Path, timeout: float, timed_out: Exception) -> Iterator
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
+                if not recovered and _owner_is_dead(path):
+                    recovered = True
+                    time.sleep(0.2)  # a new owner writes its pid right after taking the lock
+                    if _owner_is_dead(path) and stop_orphans(path):
+                        continue
                 if time.monotonic() >= deadline:
                     raise timed_out from None
                 time.sleep(0.05)
+        _HELD_LOCKS.add(handle.fileno())
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
         try:
             yield
         finally:
+            _HELD_LOCKS.discard(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _owner_is_dead(path: Path) -> bool:
+    """Whether the process that took the lock (its pid is written in the file) is gone."""
+    try:
+        pid = int(path.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def lock_holders(path: Path) -> list[int]:
+    """Processes that have `path` open (Linux /proc), other than this one."""
+    try:
+        target = path.stat()
+    except OSError:
+        return []
+    holders = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (entry / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    stat = fd.stat()
+                    if (stat.st_dev, stat.st_ino) == (target.st_dev, target.st_ino):
+                        holders.append(int(entry.name))
+                        break
+    return holders
+
+
+def stop_orphans(path: Path) -> list[int]:
+    """Stop the processes still holding a lock whose owner died: workers of an interrupted
+    `kb index` that outlived it. Returns their pids (logged in French)."""
+    pids = lock_holders(path)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if pids:
+        log.warning(
+            "verrou %s périmé : le processus qui l'avait pris est mort ; processus orphelins "
+            "arrêtés : %s",
+            path,
+            ", ".join(map(str, pids)),
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.02)
+    return pids
 
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-# --- per-generation state: what each file was when it was indexed ---------------------------
+# --- per-version state: what each file was when it was indexed, attachments ------------------
 
 
 @dataclass(frozen=True)
@@ -183,35 +430,66 @@ class FileState:
     hash: str
     id: str | None  # None when the file was invalid or is not a resource
     indexed: bool  # True when a version of this file is in the index
+    page: str = ""  # object holding the rendered page of what is indexed
+
+
+@dataclass(frozen=True)
+class Piece:
+    """An attachment of a published resource, as the site serves it."""
+
+    path: str
+    digest: str  # object holding its bytes
+    size: int
+    owner: str  # the resource id that links to it
+
+
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        db = sqlite3.connect(
+            f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+        )
+    else:
+        db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
 
 class StateStore:
     def __init__(self, generation: Path) -> None:
-        self.db = sqlite3.connect(generation / STATE, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = _connect(generation / STATE)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS fichiers (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime_ns INTEGER, hash TEXT, id TEXT, indexed INTEGER, valide INTEGER)"
+            "mtime_ns INTEGER, hash TEXT, id TEXT, indexed INTEGER, valide INTEGER, page TEXT)"
         )
         self.db.execute("CREATE INDEX IF NOT EXISTS fichiers_id ON fichiers(id)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS pieces (path TEXT, objet TEXT, taille INTEGER, "
+            "ressource TEXT, PRIMARY KEY (path, ressource))"
+        )
+        self.db.execute("CREATE INDEX IF NOT EXISTS pieces_ressource ON pieces(ressource)")
 
     def close(self) -> None:
         self.db.close()
 
     def get(self, path: str) -> tuple[FileState, bool] | None:
         row = self.db.execute(
-            "SELECT path, size, mtime_ns, hash, id, indexed, valide FROM fichiers WHERE path=?",
+            "SELECT path, size, mtime_ns, hash, id, indexed, valide, page FROM fichiers "
+            "WHERE path=?",
             (path,),
         ).fetchone()
         if row is None:
             return None
-        return FileState(*row[:4], row[4], bool(row[5])), bool(row[6])
+        return FileState(*row[:4], row[4], bool(row[5]), row[7] or ""), bool(row[6])
 
     def indexed_hashes(self) -> dict[str, str]:
         """id -> content hash of every file whose version is in the index."""
         rows = self.db.execute("SELECT id, hash FROM fichiers WHERE indexed=1 AND id IS NOT NULL")
         return dict(rows.fetchall())
+
+    def referenced_objects(self) -> set[str]:
+        pages = {r[0] for r in self.db.execute("SELECT page FROM fichiers WHERE page != ''")}
+        return pages | {r[0] for r in self.db.execute("SELECT objet FROM pieces")}
 
     def paths(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT path FROM fichiers")}
@@ -232,16 +510,28 @@ class StateStore:
             )
         ]
 
-    def apply(self, upserts: list[tuple[FileState, bool]], deletions: list[str]) -> None:
+    def apply(
+        self,
+        upserts: list[tuple[FileState, bool]],
+        deletions: list[str],
+        pieces: dict[str, list[Piece]] | None = None,
+    ) -> None:
+        """Record files, and replace the attachments of the resources in `pieces`."""
         with self.transaction():
             self.db.executemany(
-                "INSERT OR REPLACE INTO fichiers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO fichiers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (s.path, s.size, s.mtime_ns, s.hash, s.id, int(s.indexed), int(valid))
+                    (s.path, s.size, s.mtime_ns, s.hash, s.id, int(s.indexed), int(valid), s.page)
                     for s, valid in upserts
                 ],
             )
             self.db.executemany("DELETE FROM fichiers WHERE path=?", [(p,) for p in deletions])
+            for owner, owned in (pieces or {}).items():
+                self.db.execute("DELETE FROM pieces WHERE ressource=?", (owner,))
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO pieces VALUES (?, ?, ?, ?)",
+                    [(p.path, p.digest, p.size, p.owner) for p in owned],
+                )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -252,6 +542,30 @@ class StateStore:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+
+class VersionReader:
+    """Read-only look-ups in one version's state, for the web app (thread-safe: one
+    connection per call, opened read-only)."""
+
+    def __init__(self, generation: Path) -> None:
+        self.path = generation / STATE
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = _connect(self.path, read_only=True)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def piece(self, path: str) -> Piece | None:
+        """An attachment that a published resource links to (None for any other file)."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT path, objet, taille, ressource FROM pieces WHERE path=? LIMIT 1", (path,)
+            ).fetchone()
+        return None if row is None else Piece(*row)
 
 
 # --- the registry of every id ever published -------------------------------------------------
@@ -289,10 +603,13 @@ class Registry:
     """Survives rebuilds, so that a removed resource can answer 410 Gone with its title,
     and harvesters can be told what changed, and what was deleted, since a given time."""
 
-    def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(root / REGISTRY, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
+    def __init__(self, folder: Path, read_only: bool = False) -> None:
+        """The registry kept in `folder` (a version's folder): its `etat.sqlite`."""
+        if read_only:
+            self.db = _connect(folder / STATE, read_only=True)
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        self.db = _connect(folder / STATE)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS publications (id TEXT PRIMARY KEY, titre TEXT, "
             "date TEXT, premiere TEXT, derniere TEXT, retiree TEXT)"
@@ -302,9 +619,86 @@ class Registry:
         for column in ("modifiee", "empreinte", "piliers"):
             if column not in present:
                 self.db.execute(f"ALTER TABLE publications ADD COLUMN {column} TEXT")
+        # Every alias ever published, and the centre it belongs to: a former address stays
+        # its owner's, even after the resource that declared it is gone.
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS alias (alias TEXT PRIMARY KEY, cible TEXT, "
+            "centre TEXT, premiere TEXT, retire TEXT)"
+        )
 
     def close(self) -> None:
         self.db.close()
+
+    def import_from(self, other: Path) -> None:
+        """Copy the history of another registry database (a previous version's, or the
+        single `registre.sqlite` of indexes written before versions held their own)."""
+        if not other.is_file():
+            return
+        self.db.execute("ATTACH DATABASE ? AS autre", (str(other.absolute()),))
+        try:
+            tables = {r[0] for r in self.db.execute("SELECT name FROM autre.sqlite_master")}
+            if "publications" in tables:
+                columns = [
+                    row[1] for row in self.db.execute("PRAGMA autre.table_info(publications)")
+                ]
+                names = ", ".join(c for c in REGISTRY_COLUMNS if c in columns)
+                self.db.execute(
+                    f"INSERT OR IGNORE INTO publications ({names}) "
+                    f"SELECT {names} FROM autre.publications"
+                )
+            if "alias" in tables:
+                self.db.execute("INSERT OR IGNORE INTO alias SELECT * FROM autre.alias")
+        finally:
+            self.db.execute("DETACH DATABASE autre")
+
+    def dates(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """id -> (first publication, last change) for the ids the registry knows."""
+        found: dict[str, tuple[str, str]] = {}
+        wanted = list(ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT id, premiere, COALESCE(modifiee, premiere) FROM publications "
+                f"WHERE id IN ({marks})",
+                chunk,
+            ):
+                found[row[0]] = (row[1], row[2])
+        return found
+
+    def record_aliases(self, owners: dict[str, tuple[str, str]]) -> None:
+        """Aliases online now: alias -> (target id, centre). An alias keeps its first owner."""
+        stamp = now_iso()
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT INTO alias VALUES (?, ?, ?, ?, NULL) ON CONFLICT(alias) DO UPDATE SET "
+            "cible=excluded.cible, retire=NULL WHERE alias.centre = excluded.centre",
+            [(alias, target, centre, stamp) for alias, (target, centre) in owners.items()],
+        )
+        self.db.execute("COMMIT")
+
+    def retire_aliases(self, targets: Iterable[str]) -> None:
+        stamp = now_iso()
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "UPDATE alias SET retire=? WHERE cible=? AND retire IS NULL",
+            [(stamp, t) for t in targets],
+        )
+        self.db.execute("COMMIT")
+
+    def alias_owner(self, alias: str) -> str | None:
+        """The centre an alias was first published by (None: never published)."""
+        row = self.db.execute("SELECT centre FROM alias WHERE alias=?", (alias,)).fetchone()
+        return row[0] if row else None
+
+    def owners(self) -> dict[str, str]:
+        """Every id and alias ever published -> the centre it belongs to."""
+        owners = {
+            row[0]: row[0].partition("/")[0]
+            for row in self.db.execute("SELECT id FROM publications")
+        }
+        owners.update(dict(self.db.execute("SELECT alias, centre FROM alias")))
+        return owners
 
     def published(self, entries: list[Publication]) -> None:
         """Record these resources as online now; `modifiee` moves only for a resource that
@@ -416,17 +810,19 @@ def _entry(row: tuple) -> dict:
 
 
 def published_ids(root: Path | str) -> list[str]:
-    """Ids online according to the registry of an index folder (read only; [] when there
-    is no registry yet). What `kb check` compares the content with."""
-    path = Path(root) / REGISTRY
-    if not path.is_file():
+    """Ids online according to the registry of an index folder's live version (read only;
+    [] when there is no index yet). What `kb check` compares the content with."""
+    folder = IndexFolder(root)
+    if not folder.exists():
         return []
     try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+        registry = Registry(folder.current(), read_only=True)
         try:
-            rows = db.execute("SELECT id FROM publications WHERE retiree IS NULL ORDER BY id")
+            rows = registry.db.execute(
+                "SELECT id FROM publications WHERE retiree IS NULL ORDER BY id"
+            )
             return [row[0] for row in rows]
         finally:
-            db.close()
+            registry.close()
     except sqlite3.Error:
         return []

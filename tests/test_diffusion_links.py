@@ -199,7 +199,9 @@ def test_the_registry_moves_modification_times_only_on_change(tmp_path, monkeypa
 def test_registry_selection_by_time_centre_pillar_and_position(tmp_path, monkeypatch):
     times = iter(f"2030-01-0{day}T00:00:00+00:00" for day in range(1, 10))
     monkeypatch.setattr(store, "now_iso", lambda: next(times))
-    registry = Registry(tmp_path)
+    version = tmp_path / "gen-000001"  # the registry of an index folder's live version
+    (tmp_path / "ACTUEL").write_text("gen-000001\n")
+    registry = Registry(version)
     registry.published([Publication("a/un", "1", "2020-01-01", "x", ("cadre-de-vie",))])
     registry.published([Publication("b/deux", "2", "2020-01-01", "x", ("cohesion-sociale",))])
     registry.published([Publication("ab/trois", "3", "2020-01-01", "x", ("cadre-de-vie",))])
@@ -231,7 +233,10 @@ def test_a_registry_from_before_harvesting_is_upgraded(tmp_path):
     )
     db.commit()
     db.close()
-    registry = Registry(tmp_path)
+    # Indexes written before versions held their own registry kept it at the root: the
+    # first new version takes its history.
+    registry = Registry(tmp_path / "gen-000001")
+    registry.import_from(tmp_path / store.REGISTRY)
     entry = registry.lookup("c/a")
     assert entry["datestamp"] == "2024-02-01T00:00:00+00:00"
     assert entry["piliers"] == []

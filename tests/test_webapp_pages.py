@@ -17,6 +17,7 @@ from webapp_support import (
     text,
 )
 
+from indexer.build import Indexer
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -429,7 +430,10 @@ def test_a_new_index_version_is_seen_without_restart(tmp_path):
     assert "Une fiche toute neuve" in get_ok(client, "/recherche?q=neuve")
 
 
-def test_a_resource_turned_draft_disappears_before_reindexing(tmp_path):
+def test_the_site_shows_the_published_version_until_the_next_one(tmp_path):
+    """Pages come from the live index version, never from the files: an edit (here a
+    sheet turned draft) is online when it is indexed, together with search, and not
+    before."""
     site = build_site(tmp_path)
     client = create_app(site.config()).test_client()
     assert client.get("/ressources/centre-beta/maison-du-projet").status_code == 200
@@ -438,7 +442,11 @@ def test_a_resource_turned_draft_disappears_before_reindexing(tmp_path):
     path.write_text(
         text_before.replace("\ntype:", "\nstatut: brouillon\ntype:", 1), encoding="utf-8"
     )
-    assert client.get("/ressources/centre-beta/maison-du-projet").status_code == 404
+    assert client.get("/ressources/centre-beta/maison-du-projet").status_code == 200
+    source = client.get("/ressources/centre-beta/maison-du-projet/source.md")
+    assert source.status_code == 200 and "brouillon" not in source.get_data(as_text=True)
+    Indexer(site.content, site.index).update(["centre-beta/maison-du-projet.md"])
+    assert client.get("/ressources/centre-beta/maison-du-projet").status_code == 410
     assert client.get("/ressources/centre-beta/maison-du-projet/source.md").status_code == 404
 
 

@@ -6,6 +6,7 @@ import pytest
 from htmlcheck import dangers
 from webapp_support import DIAGNOSTIC, HOSTILE, PDF, elements, hrefs, page_dangers, text
 
+from indexer.build import Indexer
 from webapp import create_app
 from webapp.core.markup import extract_markup, render_body
 from webapp.core.security import CONTENT_SECURITY_POLICY
@@ -223,9 +224,17 @@ def test_upper_case_extensions_are_served_as_their_type(tmp_path):
 
     site = build_site(tmp_path)
     (site.content / "centre-alpha" / "PHOTO.PNG").write_bytes(b"\x89PNG\r\n\x1a\n")
-    response = create_app(site.config()).test_client().get("/fichiers/centre-alpha/PHOTO.PNG")
+    client = create_app(site.config()).test_client()
+    # No published resource links to it yet: not served.
+    assert client.get("/fichiers/centre-alpha/PHOTO.PNG").status_code == 404
+    sheet = site.content / "centre-alpha" / "diagnostic-en-marchant.md"
+    with sheet.open("a", encoding="utf-8") as handle:
+        handle.write("\n![Photo](PHOTO.PNG)\n")
+    Indexer(site.content, site.index).update([sheet.relative_to(site.content).as_posix()])
+    response = client.get("/fichiers/centre-alpha/PHOTO.PNG")
     assert response.status_code == 200
     assert response.mimetype == "image/png"
+    assert response.data == b"\x89PNG\r\n\x1a\n"
 
 
 # --- error pages -------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """What the web app knows of the knowledge base, in one object per worker.
 
-Searches and listings go to the index (one `SearchIndex` per process, thread-safe, reopened
-when `kb index` produces a new version); the pages of a resource or a centre read their
-source file through `kb.loader`, so a page always shows the current, validated text. The
-app never opens the index or a content file by itself.
+Everything comes from the live version of the index (one `SearchIndex` per process,
+thread-safe, reopened when a publication switches to a new version): searches and
+listings, and also the pages of resources and centres, rendered when they were indexed
+(kb.pages), and the attachments of published resources. The site therefore shows one
+version at a time, whole, and never reads the content folder: a draft, a file in error or
+a file that no published resource links to is never served.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from indexer.build import UpdateReport
 from indexer.commands import update_index
 from indexer.search import Hit, SearchIndex, SearchRequest, SearchResult
 from kb.config import Settings
-from kb.loader import load_resource, read_centre
-from kb.model import ID_PATTERN, Centre, Resource
+from kb.model import ID_PATTERN, Resource
+from kb.pages import resource_from_page
 from kb.vocabulary import Vocabularies, Vocabulary, load_vocabularies
 
 # Facet keys whose values come from a controlled vocabulary, and which one.
@@ -40,6 +42,25 @@ class CentreInfo:
     nom: str
     region: str | None
     site: str | None
+    contact: str | None = None
+    html: str = ""  # its presentation, rendered and sanitised when indexed
+
+
+@dataclass(frozen=True)
+class Page:
+    """A published resource as its page shows it."""
+
+    resource: Resource
+    html: str
+    headings: tuple[tuple[str, str], ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    path: str
+    file: Path  # where its bytes are (an immutable object)
+    size: int
 
 
 @dataclass(frozen=True)
@@ -132,30 +153,46 @@ class Catalogue:
         """The centres with a valid card, as indexed, sorted by name."""
         centres = [
             CentreInfo(
-                centre_id, data.get("nom") or centre_id, data.get("region"), data.get("site")
+                centre_id,
+                data.get("nom") or centre_id,
+                data.get("region"),
+                data.get("site"),
+                data.get("contact"),
+                data.get("html") or "",
             )
             for centre_id, data in self.index.centres().items()
         ]
         return {c.id: c for c in sorted(centres, key=lambda c: c.nom.casefold())}
 
-    # --- pages read from the content
+    # --- pages of the live version
 
-    @property
-    def content_root(self) -> Path:
-        return self.settings.content
-
-    def resource(self, resource_id: str) -> Resource | None:
-        """A published resource as its file says now, or None (unknown, draft, broken)."""
+    def page(self, resource_id: str) -> Page | None:
+        """A published resource's page, or None (unknown, draft, in error, removed)."""
         centre, _, slug = resource_id.partition("/")
         if not (is_identifier(centre) and is_identifier(slug)):
             return None
-        stored = self.index.get(resource_id)
-        if stored is None or not stored.get("path"):
+        stored = self.index.page(resource_id)
+        if stored is None:
             return None
-        resource, _ = load_resource(self.content_root, stored["path"])
-        if resource is None or not resource.is_published or resource.id != resource_id:
+        resource = resource_from_page(stored)
+        if resource.id != resource_id or not resource.is_published:
             return None
-        return resource
+        headings = tuple((str(a), str(b)) for a, b in stored.get("titres") or ())
+        return Page(resource, stored.get("html") or "", headings, stored.get("source") or "")
+
+    def resource(self, resource_id: str) -> Resource | None:
+        page = self.page(resource_id)
+        return page.resource if page else None
+
+    def attachment(self, path: str) -> Attachment | None:
+        """A file that a published resource links to, or None for any other path."""
+        if not path or len(path) > 500 or "\x00" in path:
+            return None
+        found = self.index.piece(path)
+        if found is None:
+            return None
+        piece, file = found
+        return Attachment(piece.path, file, piece.size)
 
     def metadata(self, resource_id: str) -> dict | None:
         """The metadata stored in the index for a published resource (what feeds, the API
@@ -183,11 +220,6 @@ class Catalogue:
                 if removed:
                     return Location("gone", candidate, removed)
         return Location("unknown")
-
-    def centre_card(self, centre_id: str) -> Centre | None:
-        if not is_identifier(centre_id) or centre_id not in self.centres():
-            return None
-        return read_centre(self.content_root, centre_id)
 
     def source_link(self, resource: Resource) -> str | None:
         """The configured address of a source file (a forge), or None to serve it here."""

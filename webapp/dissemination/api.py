@@ -8,7 +8,7 @@ readable from any web page (CORS) and, when it is an error, says why in French.
 
 from __future__ import annotations
 
-import posixpath
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -16,15 +16,13 @@ from flask import Blueprint, Response, abort, jsonify, redirect, request, url_fo
 
 from indexer.search import MAX_PER_PAGE
 from kb.model import Resource
-from kb.render import render_markdown
+from kb.pages import attachment_url
 from kb.vocabulary import VOCABULARY_NAMES as ALL_VOCABULARIES
 
 from ..core.catalogue import current_catalogue
 from ..core.errors import PageOutOfRange, json_error
-from ..core.markup import link_resolver
 from ..core.params import InvalidParameters, SearchParams, parse_search_args, read_count
 from ..core.responses import cacheable
-from ..pages.files import attachment_url
 from ..pages.resources import similar_search_url
 from .openapi import describe_api
 from .records import Describer
@@ -124,8 +122,8 @@ def search():
 def resource(centre: str, slug: str):
     catalogue = current_catalogue()
     resource_id = f"{centre}/{slug}"
-    found = catalogue.resource(resource_id)
-    if found is None:
+    page = catalogue.page(resource_id)
+    if page is None:
         location = catalogue.locate(resource_id)
         if location.status == "moved":
             target_centre, _, target_slug = location.id.partition("/")
@@ -146,23 +144,21 @@ def resource(centre: str, slug: str):
                 recherche_proche=catalogue.site_url + "/api/v1" + similar_search_url(removed),
             )
         abort(404)
-    return json_response(resource_json(found))
+    return json_response(resource_json(page.resource, page.html))
 
 
-def resource_json(resource: Resource) -> dict[str, Any]:
+_SITE_RELATIVE = re.compile(r'\b(href|src)="/(?!/)')
+
+
+def resource_json(resource: Resource, html: str) -> dict[str, Any]:
     catalogue = current_catalogue()
     site = catalogue.site_url
     label = catalogue.label
     meta = catalogue.metadata(resource.id) or {}
     describer = Describer(catalogue)
-    folder = posixpath.dirname(resource.path)
-    resolve = link_resolver(folder)
-
-    def absolute_link(url: str) -> str | None:
-        target = resolve(url)
-        return site + target if target else None
-
-    body = render_markdown(resource.body, absolute_link)
+    # The body as rendered when indexed, its site-relative links made absolute for
+    # partners who show it elsewhere.
+    body_html = _SITE_RELATIVE.sub(lambda m: f'{m.group(1)}="{site}/', html)
     territoire = resource.territoire
     periode = resource.periode
     return {
@@ -210,7 +206,7 @@ def resource_json(resource: Resource) -> dict[str, Any]:
                 label("departement", territoire.departement) if territoire.departement else None
             ),
         },
-        "corps_html": body.html,
+        "corps_html": body_html,
         "pieces_jointes": [
             {
                 "nom": attachment.name,

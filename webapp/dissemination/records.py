@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kb.pages import attachment_url
+
 from ..core.catalogue import Catalogue, CentreInfo
 from ..core.formatting import date_fr
-from ..pages.files import attachment_url
 
 LANGUAGE = "fr"
 DCMI_TEXT = "Text"  # DCMI Type Vocabulary: every resource is mainly text

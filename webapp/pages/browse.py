@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request, url_for
+from markupsafe import Markup
 
 from indexer.search import SearchRequest
 from kb.vocabulary import fold
 
 from ..core.catalogue import Catalogue, current_catalogue
 from ..core.errors import PageOutOfRange
-from ..core.markup import render_body
 from ..core.pagination import paginate
 from ..core.params import FACET_TITLES, SearchParams, parse_page_args
 
@@ -221,13 +221,11 @@ def centre(centre_id: str):
     info = catalogue.centres().get(centre_id)
     if info is None:
         abort(404)
-    card = catalogue.centre_card(centre_id)
-    body = render_body(card.body, centre_id)[0] if card and card.body.strip() else None
-    contact = card.contact if card else None
+    body = Markup(info.html) if info.html else None  # rendered and sanitised when indexed
+    contact = info.contact
     return render_template(
         "browse/centre.html",
         centre=info,
-        card=card,
         body=body,
         contact=contact,
         contact_is_email=bool(contact and "@" in contact and " " not in contact.strip()),

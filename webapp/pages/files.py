@@ -1,20 +1,16 @@
-"""Serving files from the content folder: attachments and resource sources.
+"""`/fichiers/<chemin>`: the attachments of published resources.
 
-All the path checks live in `servable_path`: a path is served only if every part is a
-plain name (no `..`, no hidden `.`/`_` part), its extension is allowed, nothing on the way
-is a symbolic link, and it stays inside the content folder. The MIME type comes from the
-extension table (never guessed), documents are sent as downloads, and pushed HTML or SVG
-can never be served: their extensions are not in the table.
+Only a file that a published resource of the live version links to is served: the
+indexer copies those into the index's object store (indexer/store.py), and the path is
+looked up there, never on disk. A draft's attachment, a file no published resource names,
+a source file or anything under `..` is a 404 whatever its name. The MIME type comes from
+the extension table (never guessed), documents are sent as downloads, and pushed HTML or
+SVG can never be served: their extensions are not in the table.
 """
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Container
-from pathlib import Path
-
-from flask import Blueprint, Response, abort, send_from_directory, url_for
+from flask import Blueprint, Response, abort, send_file
 
 from kb.model import ATTACHMENT_TYPES
 
@@ -24,66 +20,26 @@ bp = Blueprint("files", __name__)
 
 # Shown in the browser; everything else (office documents, CSV) is downloaded.
 INLINE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "webp"})
-MAX_PATH_LENGTH = 500
-
-
-def servable_path(root: Path, relative: str, extensions: Container[str]) -> str | None:
-    """`relative` (POSIX, from the content root) if it may be served, else None."""
-    if not relative or len(relative) > MAX_PATH_LENGTH:
-        return None
-    if any(c in relative for c in ("\\", "\x00")) or relative.startswith("/"):
-        return None
-    parts = relative.split("/")
-    if len(parts) < 2:  # files at the root (README...) belong to no centre
-        return None
-    for part in parts:
-        if part in ("", ".", "..") or part.startswith((".", "_")):
-            return None
-    name = parts[-1]
-    if "." not in name or name.rsplit(".", 1)[1].lower() not in extensions:
-        return None
-    try:
-        base = root.resolve(strict=True)
-        current = base
-        for part in parts:
-            current = current / part
-            mode = os.lstat(current).st_mode
-            if stat.S_ISLNK(mode):
-                return None
-        if not stat.S_ISREG(mode):
-            return None
-        if base not in current.resolve(strict=True).parents:
-            return None
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return relative
-
-
-def send_content_file(
-    relative: str, mimetype: str, as_attachment: bool, download_name: str | None = None
-) -> Response:
-    root = current_catalogue().content_root.resolve()
-    response = send_from_directory(
-        root,
-        relative,
-        mimetype=mimetype,
-        as_attachment=as_attachment,
-        download_name=download_name or relative.rsplit("/", 1)[-1],
-        max_age=3600,
-    )
-    return response
-
-
-def attachment_url(relative: str) -> str:
-    return url_for("files.attachment", path=relative)
 
 
 @bp.get("/fichiers/<path:path>")
 def attachment(path: str) -> Response:
-    checked = servable_path(current_catalogue().content_root, path, ATTACHMENT_TYPES)
-    if checked is None:
+    found = current_catalogue().attachment(path)
+    if found is None or "." not in found.path:
         abort(404)
-    extension = checked.rsplit(".", 1)[1].lower()
-    return send_content_file(
-        checked, ATTACHMENT_TYPES[extension], as_attachment=extension not in INLINE_TYPES
-    )
+    extension = found.path.rsplit(".", 1)[1].lower()
+    if extension not in ATTACHMENT_TYPES:
+        abort(404)
+    try:
+        response = send_file(
+            found.file,
+            mimetype=ATTACHMENT_TYPES[extension],
+            as_attachment=extension not in INLINE_TYPES,
+            download_name=found.path.rsplit("/", 1)[-1],
+            max_age=3600,
+            conditional=True,
+            etag=found.file.name[:32],
+        )
+    except OSError:
+        abort(404)
+    return response

@@ -11,13 +11,13 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from kb.model import resource_url
+from kb.pages import attachment_url
 
 from ..core.catalogue import Location, current_catalogue
-from ..core.markup import render_body
 from ..dissemination.records import Describer
-from .files import attachment_url, send_content_file, servable_path
 
 bp = Blueprint("resources", __name__)
 
@@ -29,11 +29,10 @@ MIN_HEADINGS_FOR_CONTENTS = 3
 def resource(centre: str, slug: str):
     catalogue = current_catalogue()
     resource_id = f"{centre}/{slug}"
-    found = catalogue.resource(resource_id)
-    if found is None:
+    page = catalogue.page(resource_id)
+    if page is None:
         return elsewhere(catalogue.locate(resource_id))
-    folder = found.path.rsplit("/", 1)[0]
-    body, rendered = render_body(found.body, folder)
+    found = page.resource
     centres = catalogue.centres()
     source_url = catalogue.source_link(found) or url_for(
         "resources.source", centre=centre, slug=slug
@@ -41,8 +40,8 @@ def resource(centre: str, slug: str):
     return render_template(
         "resources/resource.html",
         resource=found,
-        body=body,
-        headings=rendered.headings if len(rendered.headings) >= MIN_HEADINGS_FOR_CONTENTS else (),
+        body=Markup(page.html),  # rendered and sanitised when indexed (kb.pages)
+        headings=page.headings if len(page.headings) >= MIN_HEADINGS_FOR_CONTENTS else (),
         centre=centres.get(found.centre),
         attachments=[(a, attachment_url(a.path)) for a in found.attachments],
         related=catalogue.related(resource_id, RELATED),
@@ -112,14 +111,11 @@ def describe(resource_id: str) -> dict | None:
 
 @bp.get("/ressources/<centre>/<slug>/source.md")
 def source(centre: str, slug: str):
-    """The Markdown file of a published resource, as plain text."""
-    catalogue = current_catalogue()
-    found = catalogue.resource(f"{centre}/{slug}")
-    if found is None:
+    """The Markdown file of a published resource, as plain text (as it was published)."""
+    page = current_catalogue().page(f"{centre}/{slug}")
+    if page is None:
         abort(404)
-    checked = servable_path(catalogue.content_root, found.path, {"md"})
-    if checked is None:
-        abort(404)
-    return send_content_file(
-        checked, "text/plain", as_attachment=False, download_name=f"{found.slug}.md"
-    )
+    response = Response(page.source, mimetype="text/plain")
+    response.headers["Content-Disposition"] = f'inline; filename="{page.resource.slug}.md"'
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

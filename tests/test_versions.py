@@ -1,0 +1,329 @@
+"""Index versions: a publication is a new version switched in whole, whatever happens.
+
+The live version's search index, registry, centres, pages and attachments must always
+agree, also when the writer is killed at any line; rebuild workers die with their parent;
+a lock left by dead workers is taken back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer.build import Indexer
+from indexer.search import SearchIndex, SearchRequest
+from indexer.store import IndexFolder, IndexLocked
+from kb.loader import load_tree
+
+CORPUS = Path(__file__).parent / "fixtures" / "recherche"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def online_ids(index_dir: Path) -> set[str]:
+    reader = SearchIndex(index_dir)
+    try:
+        result = reader.search(SearchRequest(per_page=100, with_suggestion=False, deep=True))
+        return {hit.id for hit in result.hits}
+    finally:
+        reader.close()
+
+
+def assert_consistent(index_dir: Path) -> set[str]:
+    """Search, registry (what OAI-PMH and 410 pages read) and pages of the live version
+    agree; returns the ids online."""
+    reader = SearchIndex(index_dir)
+    try:
+        result = reader.search(SearchRequest(per_page=100, with_suggestion=False, deep=True))
+        searched = {hit.id for hit in result.hits}
+        registered = {e["id"] for e in reader.changes() if not e["retiree"]}
+        assert searched == registered
+        for resource_id in searched:
+            page = reader.page(resource_id)
+            assert page is not None and page["ressource"]["id"] == resource_id
+        return searched
+    finally:
+        reader.close()
+
+
+def test_each_change_is_a_new_version_sharing_the_previous_files(tmp_path):
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    indexer = Indexer(content, index)
+    indexer.update()
+    folder = IndexFolder(index)
+    first = folder.current()
+    segment = next(first.glob("*.pst"))
+    path = content / "centre-b" / "prairie.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nUn verger.\n", encoding="utf-8")
+    indexer.update(["centre-b/prairie.md"])
+    second = folder.current()
+    assert second != first
+    # Whoosh's files are shared, not copied.
+    assert (second / segment.name).stat().st_ino == segment.stat().st_ino
+    # Nothing changed: no new version.
+    indexer.update(["centre-b/prairie.md"])
+    assert folder.current() == second
+    assert assert_consistent(index) == {r.id for r in load_tree(content).published}
+
+
+def test_only_attachments_of_published_resources_are_kept(tmp_path):
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    (content / "centre-a" / "annexe.pdf").write_bytes(b"%PDF-1.4 annexe")
+    (content / "centre-a" / "secret.pdf").write_bytes(b"%PDF-1.4 secret")
+    (content / "centre-a" / "brouillon.md").write_text(
+        (content / "centre-a" / "commerce-2016.md")
+        .read_text(encoding="utf-8")
+        .replace("\ntype:", "\nstatut: brouillon\ntype:", 1)
+        + "\n[Secret](secret.pdf)\n",
+        encoding="utf-8",
+    )
+    sheet = content / "centre-a" / "commerce-2016.md"
+    sheet.write_text(sheet.read_text(encoding="utf-8") + "\n[Annexe](annexe.pdf)\n")
+    index = tmp_path / "index"
+    Indexer(content, index).update()
+    reader = SearchIndex(index)
+    found = reader.piece("centre-a/annexe.pdf")
+    assert found is not None and found[1].read_bytes() == b"%PDF-1.4 annexe"
+    assert reader.piece("centre-a/secret.pdf") is None  # a draft's attachment
+    assert reader.piece("centre-a/commerce-2016.md") is None
+    reader.close()
+
+
+# --- kill -9 at any line of an update --------------------------------------------------------
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from indexer.build import Indexer
+
+    content, index, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    paths = sys.argv[4:]
+    count = 0
+    watched = ("indexer/build.py", "indexer/store.py")
+
+    def line(frame, event, arg):
+        global count
+        if event == "line":
+            count += 1
+            if count == target:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return line
+
+    def call(frame, event, arg):
+        return line if frame.f_code.co_filename.endswith(watched) else None
+
+    sys.settrace(call)
+    Indexer(content, index).update(paths)
+    sys.settrace(None)
+    print(count)
+    """
+)
+
+CHANGED = [
+    "centre-b/prairie.md",
+    "centre-a/commerce-2016.md",
+    "centre-a/nouvelle.md",
+    "centre-b/_centre.md",
+]
+
+
+def _prepare_change(content: Path) -> None:
+    prairie = content / "centre-b" / "prairie.md"
+    prairie.write_text(
+        prairie.read_text(encoding="utf-8").replace("Un jardin fleuri", "Un verger fleuri"),
+        encoding="utf-8",
+    )
+    nouvelle = (content / "centre-b" / "prairie.md").read_text(encoding="utf-8")
+    (content / "centre-a" / "nouvelle.md").write_text(
+        nouvelle.replace("Un verger fleuri", "Une ressourcerie toute neuve"), encoding="utf-8"
+    )
+    (content / "centre-a" / "commerce-2016.md").unlink()
+    card = content / "centre-b" / "_centre.md"
+    card.write_text(card.read_text(encoding="utf-8").replace("nom:", "nom: Nouveau", 1))
+
+
+def _kill_at(content: Path, index: Path, target: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", KILLER, str(content), str(index), str(target), *CHANGED],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_line_of_an_update_keeps_the_version_whole(tmp_path):
+    base_content = tmp_path / "base-contenu"
+    shutil.copytree(CORPUS, base_content)
+    base_index = tmp_path / "base-index"
+    Indexer(base_content, base_index).update()
+    before = assert_consistent(base_index)
+    _prepare_change(base_content)
+    expected = {r.id for r in load_tree(base_content).published}
+    assert expected != before
+
+    # How many lines of indexer/build.py and store.py one update runs.
+    probe_index = tmp_path / "sonde"
+    shutil.copytree(base_index, probe_index)
+    probe = _kill_at(base_content, probe_index, 0)
+    assert probe.returncode == 0, probe.stderr
+    total = int(probe.stdout.strip())
+    assert total > 200
+
+    targets = sorted({1 + (total - 1) * k // 39 for k in range(40)})
+    for target in targets:
+        index = tmp_path / f"index-{target}"
+        shutil.copytree(base_index, index)
+        killed = _kill_at(base_content, index, target)
+        assert killed.returncode == -signal.SIGKILL, (target, killed.stderr)
+        # Whatever the line, the live version is the old one or the new one, whole.
+        assert assert_consistent(index) in (before, expected), target
+        # And the next run brings it to the new one.
+        Indexer(base_content, index, lock_timeout=5).update(CHANGED)
+        assert assert_consistent(index) == expected, target
+        reader = SearchIndex(index)
+        assert reader.search(SearchRequest(q="verger")).total == 1
+        assert reader.centres()["centre-b"]["nom"].startswith("Nouveau")
+        reader.close()
+        shutil.rmtree(index)
+
+
+# --- rebuild workers and the lock ------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_rebuild_workers_die_with_their_parent(tmp_path):
+    from bench.corpus import CorpusGenerator
+
+    content = CorpusGenerator(seed=3).write(tmp_path / "corpus", 300, centres=3)
+    index = tmp_path / "index"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kb.cli",
+            "index",
+            "--rebuild",
+            "--content",
+            str(content),
+            "--index",
+            str(index),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not workers:
+        workers = _children(process.pid)
+        time.sleep(0.02)
+    assert workers, "the rebuild started no worker"
+    os.kill(process.pid, signal.SIGKILL)  # the parent only, as the OOM killer would
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in workers)
+    # The lock is free: the next run does not wait for it (IndexLocked after 5 s).
+    Indexer(content, index, lock_timeout=5).update()
+    assert online_ids(index)
+
+
+ORPHAN = textwrap.dedent(
+    """
+    import os, sys, time
+    from indexer.store import IndexFolder
+
+    folder = IndexFolder(sys.argv[1])
+    with folder.writer_lock():
+        if os.fork() == 0:  # a worker that outlives its parent, holding the lock
+            print(os.getpid(), flush=True)
+            time.sleep(60)
+            os._exit(0)
+        time.sleep(0.5)
+        os._exit(0)  # the parent dies without releasing anything
+    """
+)
+
+
+def test_a_lock_held_by_a_live_writer_is_waited_for(tmp_path):
+    index = tmp_path / "index"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom indexer.store import IndexFolder\n"
+            "with IndexFolder(sys.argv[1]).writer_lock():\n    print('ok', flush=True)\n"
+            "    time.sleep(30)",
+            str(index),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(IndexLocked):
+            with IndexFolder(index).writer_lock(timeout=0.5):
+                pass
+        assert holder.poll() is None  # never stopped: its owner is alive
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_held_by_orphaned_workers_is_taken_back(tmp_path, caplog):
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    Indexer(content, index).update()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN, str(index)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    orphan = int(holder.stdout.readline())
+    holder.wait()
+    try:
+        assert _alive(orphan)
+        # The owner is dead: the next writer stops the orphan and goes on.
+        prairie = content / "centre-b" / "prairie.md"
+        prairie.write_text(prairie.read_text(encoding="utf-8") + "\nUn verger.\n")
+        with caplog.at_level("WARNING"):
+            Indexer(content, index, lock_timeout=10).update(["centre-b/prairie.md"])
+        assert "périmé" in caplog.text and str(orphan) in caplog.text
+        assert not _alive(orphan)
+    finally:
+        if _alive(orphan):
+            os.kill(orphan, signal.SIGKILL)
