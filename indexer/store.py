@@ -376,7 +376,8 @@ def _owner_is_dead(path: Path) -> bool:
 
 
 def lock_holders(path: Path) -> list[int]:
-    """Processes that have `path` open (Linux /proc), other than this one."""
+    """Processes, other than this one, holding the flock on `path`: those with a descriptor
+    on it whose /proc fdinfo shows the lock (a process merely waiting for it has none)."""
     try:
         target = path.stat()
     except OSError:
@@ -389,7 +390,12 @@ def lock_holders(path: Path) -> list[int]:
             for fd in (entry / "fd").iterdir():
                 with contextlib.suppress(OSError):
                     stat = fd.stat()
-                    if (stat.st_dev, stat.st_ino) == (target.st_dev, target.st_ino):
+                    if (stat.st_dev, stat.st_ino) != (target.st_dev, target.st_ino):
+                        continue
+                    info = (entry / "fdinfo" / fd.name).read_text()
+                    if any(
+                        line.startswith("lock:") and "FLOCK" in line for line in info.splitlines()
+                    ):
                         holders.append(int(entry.name))
                         break
     return holders

@@ -212,8 +212,13 @@ class BlobReader:
     def __init__(self, git: Git) -> None:
         self.git = git
         self.process: subprocess.Popen[bytes] | None = None
+        self._pid = os.getpid()
 
     def read(self, sha: str) -> bytes:
+        """An object's bytes; `sha` may be any object name git understands
+        (`commit:path` too). A forked process starts its own `git cat-file`."""
+        if self._pid != os.getpid():
+            self.process, self._pid = None, os.getpid()
         if self.process is None:
             try:
                 self.process = subprocess.Popen(
@@ -292,14 +297,56 @@ class GitTreeSource:
         return iter(collected)
 
     def read(self, path: str) -> bytes:
+        if self._entries is None:  # one file of a large tree: no need to list the tree
+            entry = self.stat(path)
+            if entry is None:
+                raise FileNotFoundError(path)
+            return self._reader.read(f"{self.commit}:{path}")
         entry = self._tree().get(path)
         if entry is None or entry.is_symlink:
             raise FileNotFoundError(path)
         return self._reader.read(entry.sha)
 
-    def exists(self, path: str) -> bool:
-        entry = self._tree().get(path)
-        return entry is not None and not entry.is_symlink
+    def stat(self, path: str) -> SourceEntry | None:
+        """One file's entry without listing the whole tree (None: absent, a link, a
+        submodule or hidden): what an update of a few changed paths needs."""
+        return self.stat_many([path]).get(path)
+
+    def stat_many(self, paths: list[str]) -> dict[str, SourceEntry]:
+        if self._entries is not None:
+            return {
+                p: SourceEntry(p, e.size)
+                for p in paths
+                if (e := self._entries.get(p)) is not None and not e.is_symlink
+            }
+        wanted = [p for p in paths if not _hidden(p)]
+        found: dict[str, SourceEntry] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            out = self.git.run("ls-tree", "-z", "--long", "--full-tree", self.commit, "--", *chunk)
+            for record in out.split(b"\0"):
+                meta, _, name = record.partition(b"\t")
+                fields = meta.decode("ascii", errors="replace").split()
+                path = _decode(name)
+                if len(fields) != 4 or path not in chunk:
+                    continue
+                mode, kind, _sha, size = fields
+                if kind == "blob" and mode != SYMLINK_MODE:
+                    found[path] = SourceEntry(path, int(size) if size.isdigit() else 0)
+        return found
+
+    def centre_cards(self) -> list[SourceEntry]:
+        """The `<centre>/_centre.md` files of the commit, without listing the whole tree."""
+        top = self.git.run("ls-tree", "-z", "--full-tree", self.commit)
+        folders = []
+        for record in top.split(b"\0"):
+            meta, _, name = record.partition(b"\t")
+            if meta.split()[1:2] == [b"tree"]:
+                folder = _decode(name)
+                if not folder.startswith((".", "_")):
+                    folders.append(folder)
+        cards = self.stat_many([f"{folder}/_centre.md" for folder in sorted(folders)])
+        return [cards[path] for path in sorted(cards)]
 
     def close(self) -> None:
         self._reader.close()

@@ -14,9 +14,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.publish import read_status
 from indexer.search import SearchIndex, SearchRequest
 from kb.publication import PUSHER_VARIABLES
+from publishing.publisher import read_status
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -94,7 +94,7 @@ def test_a_valid_push_is_searchable_within_two_seconds(server: GitServer) -> Non
 
     assert push.accepted, push.output
     assert "remote: Vérification réussie" in push.output
-    assert "1 ressources publiées, 0 mises à jour, 0 retirées" in push.output
+    assert "1 ressource publiée, 0 mise à jour, 0 retirée" in push.output
     assert server.search_ids("apiculture", readers) == {"centre-alpha/ruchers-partages"}
     if client is not None:
         page = client.get("/recherche?q=apiculture")
@@ -182,7 +182,7 @@ def test_a_push_into_another_centre_is_refused_naming_the_files(server: GitServe
     # The same change by the administrator, who may change anything, goes online.
     push = alpha.push("admin-reseau")
     assert push.accepted, push.output
-    assert "2 ressources publiées, 0 mises à jour, 1 retirées" in push.output
+    assert "2 ressources publiées, 0 mise à jour, 1 retirée" in push.output
     assert "centre-beta/intrusion" in server.search_ids()
     assert "centre-beta/clauses-insertion" not in server.search_ids()
 
@@ -264,7 +264,7 @@ def test_deletions_and_renames_unpublish_and_republish_with_an_alias_hint(
         "la ressource « centre-beta/clauses-insertion » est retirée "
         "(centre-beta/emploi/clauses-insertion.md supprimé)" in push.output
     )
-    assert "1 ressources publiées, 0 mises à jour, 2 retirées" in push.output
+    assert "1 ressource publiée, 0 mise à jour, 2 retirées" in push.output
     ids = server.search_ids()
     assert "centre-beta/mobilite-partagee" in ids
     assert not {"centre-beta/mobilite-solidaire", "centre-beta/clauses-insertion"} & ids
@@ -279,7 +279,7 @@ def test_deletions_and_renames_unpublish_and_republish_with_an_alias_hint(
     push = beta.push("doc-beta")
     assert push.accepted, push.output
     assert "disparaît" not in push.output
-    assert "0 ressources publiées, 1 mises à jour, 0 retirées" in push.output
+    assert "0 ressource publiée, 1 mise à jour, 0 retirée" in push.output
     client = web_client(server)
     if client is None:
         return

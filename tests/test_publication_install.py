@@ -109,7 +109,7 @@ def test_install_refuses_a_foreign_hook_unless_asked_to_chain_it(run_kb, tmp_pat
     git("commit", "-q", "--amend", "-m", "Autorisé", cwd=clone.path)
     push = clone.push("doc-alpha")
     assert push.accepted, push.output
-    assert "1 ressources publiées" in push.output
+    assert "1 ressource publiée" in push.output
 
 
 def test_forges_with_hook_folders_get_a_script_in_them(run_kb, tmp_path: Path) -> None:
@@ -297,6 +297,6 @@ def test_the_local_trial_of_the_guide_works_as_written(tmp_path: Path) -> None:
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
-    assert "remote: Publication : 1 ressources publiées, 0 mises à jour, 0 retirées" in output
+    assert "remote: Publication : 1 ressource publiée, 0 mise à jour, 0 retirée" in output
     assert "Un jardin partagé au pied des tours" in completed.stdout
     assert "/ressources/crpv-demo-nord/un-jardin-partage-au-pied-des-tours" in completed.stdout

@@ -9,16 +9,17 @@ import hashlib
 import hmac
 import json
 import shutil
-import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 from publication_support import GitServer, git, resource
 
-from indexer.publish import PUBLISHED, DeliveryLog, PublishResult, SyncRunner, read_status
 from kb import cli
-from kb.publication import PUSHER_VARIABLES
+from kb.publication import PUSHER_VARIABLES, PublicationSettings
+from publishing.publisher import Publisher, read_status
+from publishing.queue import DONE, FINAL, PublicationQueue, Request
 
 pytest.importorskip("webapp")
 
@@ -98,10 +99,10 @@ def signed(body: bytes, style: str, secret: str = SECRET, delivery: str | None =
     }
 
 
-def payload(ref: str = "refs/heads/main") -> bytes:
-    # What forges send, trimmed; only `ref` is read.
+def payload(ref: str = "refs/heads/main", after: str = "1" * 40) -> bytes:
+    # What forges send, trimmed; only `ref` and `after` (the pushed commit) are read.
     return json.dumps(
-        {"ref": ref, "after": "0" * 40, "commits": [{"added": ["../../etc/passwd"]}]}
+        {"ref": ref, "after": after, "commits": [{"added": ["../../etc/passwd"]}]}
     ).encode()
 
 
@@ -111,12 +112,18 @@ def post(client, body: bytes, headers: dict):
     )
 
 
-def wait_for_sync(app) -> PublishResult | None:
-    webhook = app.extensions.get("kb_webhook")
-    if webhook is None:
-        return None
-    assert webhook.runner.wait(60)
-    return webhook.runner.last
+def wait_for_sync(app) -> Request | None:
+    """The newest request of the publication queue once its worker is done with it (the
+    webhook started `kb publication traiter` in its own process); None when none."""
+    queue = PublicationQueue(app.config["KB_SETTINGS"].index)
+    deadline = time.monotonic() + 120
+    while True:
+        recent = queue.recent(1)
+        if not recent:
+            return None
+        if recent[0].state in FINAL or time.monotonic() > deadline:
+            return recent[0]
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("style", ["github", "gitea", "gitlab"])
@@ -126,12 +133,14 @@ def test_a_signed_push_event_publishes_the_new_commit(forge: GitServer, style: s
     sha = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo solidaire")})
     assert forge.search_ids("vélo") == set()
 
-    response = post(client, payload(), signed(payload(), style))
+    body = payload(after=sha)
+    response = post(client, body, signed(body, style))
 
     assert response.status_code == 202
-    assert response.get_json() == {"statut": "accepte", "raison": "publication lancée"}
+    answer = response.get_json()
+    assert answer["statut"] == "accepte" and answer["raison"] == "publication en file"
     result = wait_for_sync(app)
-    assert result is not None and result.outcome == PUBLISHED, result
+    assert result is not None and result.state == DONE, result
     assert forge.search_ids("vélo") == {"centre-beta/velos"}
     assert "/ressources/centre-beta/velos" in client.get("/recherche?q=velo").get_data(as_text=True)
     assert git("rev-parse", "HEAD", cwd=forge.deploy).strip() == sha
@@ -163,7 +172,7 @@ def test_a_badly_signed_request_does_nothing(
 
     assert response.status_code == status
     assert response.get_json()["statut"] == "refuse"
-    assert wait_for_sync(app) is None
+    assert len(PublicationQueue(forge.index).recent(100)) == 1  # the fixture's kb sync only
     assert read_status(forge.index) == before
     assert forge.search_ids("vélo") == set()
 
@@ -176,27 +185,41 @@ def test_a_body_signed_with_another_secret_or_altered_is_refused(forge: GitServe
     assert post(client, altered, signed(payload(), "github")).status_code == 403
 
 
-def test_a_replayed_delivery_does_nothing_even_after_a_restart(forge: GitServer) -> None:
+def test_a_commit_already_online_is_not_published_again(forge: GitServer) -> None:
     app = make_app(forge)
     client = app.test_client()
     first = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})
-    headers = signed(payload(), "github")
-    assert post(client, payload(), headers).status_code == 202
-    wait_for_sync(app)
+    body = payload(after=first)
+    assert post(client, body, signed(body, "github")).status_code == 202
+    assert wait_for_sync(app).state == DONE
     assert forge.published_commit() == first
+    count = len(PublicationQueue(forge.index).recent(100))
 
-    push_to_forge(forge, {"centre-beta/rollers.md": resource("Une randonnée en rollers")})
-    replay = post(client, payload(), headers)
-    assert replay.status_code == 202
-    assert replay.get_json() == {"statut": "ignore", "raison": "livraison déjà reçue"}
-    restarted = make_app(forge)
-    assert post(restarted.test_client(), payload(), headers).get_json()["raison"] == (
-        "livraison déjà reçue"
-    )
-    assert wait_for_sync(restarted) is None
-    wait_for_sync(app)
-    assert forge.published_commit() == first
-    assert forge.search_ids("rollers") == set()
+    # The same delivery again, or with a new delivery id (not covered by the signature),
+    # also after a restart: the commit is online, nothing is queued.
+    for client_ in (client, make_app(forge).test_client()):
+        again = post(client_, body, signed(body, "github"))
+        assert again.status_code == 200
+        assert again.get_json()["statut"] == "ignore"
+        assert "déjà en ligne" in again.get_json()["raison"]
+    assert len(PublicationQueue(forge.index).recent(100)) == count
+
+
+def test_a_redelivery_after_a_failure_publishes(forge: GitServer) -> None:
+    app = make_app(forge)
+    sha = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})
+    body = payload(after=sha)
+    # The forge is unreachable for the first delivery.
+    write_config(forge, remote=str(forge.bare) + "-absent")
+    assert post(make_app(forge).test_client(), body, signed(body, "github")).status_code == 202
+    failed = wait_for_sync(app)
+    assert failed.state == "attente" and failed.attempts == 1  # kept, to be tried again
+    assert forge.search_ids("vélo") == set()
+    # Back online: the forge's "redeliver" button sends the same delivery again.
+    write_config(forge)
+    assert post(make_app(forge).test_client(), body, signed(body, "github")).status_code == 202
+    assert wait_for_sync(app).state == DONE
+    assert forge.search_ids("vélo") == {"centre-beta/velos"}
 
 
 def test_other_branches_and_other_events_are_ignored(forge: GitServer) -> None:
@@ -217,7 +240,7 @@ def test_other_branches_and_other_events_are_ignored(forge: GitServer) -> None:
     ping_headers = {**signed(payload(), "github"), "X-GitHub-Event": "ping"}
     ping = post(client, payload(), ping_headers)
     assert ping.status_code == 202 and ping.get_json()["statut"] == "ignore"
-    assert wait_for_sync(app) is None
+    assert len(PublicationQueue(forge.index).recent(100)) == 1  # the fixture's kb sync only
     assert forge.published_commit() == online
 
 
@@ -236,10 +259,11 @@ def test_a_failed_validation_keeps_the_last_good_version_and_shows_in_healthz(
         },
     )
 
-    assert post(client, payload(), signed(payload(), "github")).status_code == 202
+    body = payload(after=broken)
+    assert post(client, body, signed(body, "github")).status_code == 202
     result = wait_for_sync(app)
 
-    assert result is not None and result.outcome == "refusee"
+    assert result is not None and result.state == "refusee"
     assert forge.published_commit() == online
     assert git("rev-parse", "HEAD", cwd=forge.deploy).strip() == online
     assert not (forge.deploy / "centre-alpha" / "correcte.md").exists()
@@ -272,30 +296,33 @@ def test_an_oversize_body_is_refused(forge: GitServer) -> None:
     assert post(client, body, signed(body, "github")).status_code == 413
 
 
-def test_deliveries_are_bounded(tmp_path: Path) -> None:
-    deliveries = DeliveryLog(tmp_path, keep=3)
-    assert all(deliveries.first_time(d) for d in "abcd")
-    assert not deliveries.first_time("d")
-    assert deliveries.first_time("a")  # forgotten: only the last three are kept
+def test_waiting_requests_for_a_branch_are_merged_into_one_publication(
+    forge: GitServer,
+) -> None:
+    queue = PublicationQueue(forge.index)
+    first = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})
+    second = push_to_forge(forge, {"centre-beta/rollers.md": resource("Des rollers")})
+    requests = [
+        queue.add("webhook", str(forge.bare), "main", first),
+        queue.add("webhook", str(forge.bare), "main", first),  # the same: not added twice
+        queue.add("webhook", str(forge.bare), "main", second),
+    ]
+    assert requests[0].id == requests[1].id
+    publisher = Publisher(None, forge.index, PublicationSettings(), 5)
+    worked = queue.work(publisher)
+    assert len(worked) == 1  # the newest covers the older one
+    assert all(queue.get(r.id).state == DONE for r in requests)
+    assert forge.published_commit() == second
 
 
-def test_requests_during_a_run_are_merged_into_one_more_run() -> None:
-    started, release = threading.Event(), threading.Event()
-    runs = []
-
-    def publish() -> PublishResult:
-        runs.append(len(runs))
-        started.set()
-        release.wait(10)
-        return PublishResult(PUBLISHED)
-
-    runner = SyncRunner(publish)
-    assert runner.request() is True
-    assert started.wait(10)
-    assert [runner.request() for _ in range(3)] == [True, False, False]
-    release.set()
-    assert runner.wait(10)
-    assert len(runs) == 2
+def test_a_request_left_running_by_a_killed_worker_is_taken_again(forge: GitServer) -> None:
+    queue = PublicationQueue(forge.index)
+    sha = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})
+    request = queue.add("webhook", str(forge.bare), "main", sha)
+    queue._set([request.id], "en_cours", "publication en cours")  # as a kill -9 leaves it
+    queue.work(Publisher(None, forge.index, PublicationSettings(), 5))
+    assert queue.get(request.id).state == DONE
+    assert forge.published_commit() == sha
 
 
 # --- kb sync (cron) ---------------------------------------------------------------------------
@@ -320,7 +347,7 @@ def test_kb_sync_publishes_refuses_and_reports_by_exit_code(forge: GitServer, ru
     assert clone.push(None).accepted
     published = run_kb("sync", "--remote", forge.bare, "--branch", "main", *forge.kb_options())
     assert published.code == 0
-    assert "Publication : 1 ressources publiées, 0 mises à jour, 0 retirées" in published.out
+    assert "Publication : 1 ressource publiée, 0 mise à jour, 0 retirée" in published.out
     assert forge.published_commit() == fixed
     assert forge.search_ids("couture") == {"centre-alpha/cassee"}
 
@@ -333,7 +360,8 @@ def test_kb_sync_needs_a_remote(forge: GitServer, run_kb) -> None:
 
 
 def test_kb_sync_recovers_after_an_interrupted_publication(forge: GitServer, run_kb) -> None:
-    # A post-receive killed after the checkout, before the index: files and index disagree.
+    # The deployed folder changed by hand or by an interrupted run: it is not what the
+    # site shows, and the next publication puts it back.
     sha = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})
     git("fetch", "-q", forge.bare, "main", cwd=forge.deploy)
     git("checkout", "-q", "--detach", sha, cwd=forge.deploy)

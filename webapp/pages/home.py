@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, url_for
 
-from indexer.publish import publication_status
+from publishing.publisher import publication_status
+from publishing.queue import PublicationQueue
 
 from ..core.catalogue import current_catalogue
 from .browse import PILLAR_DESCRIPTIONS, Entry, centre_entries
@@ -82,6 +83,9 @@ def health():
             centres=stats["centres"],
             indexe_le=stats["indexe_le"],
             publication=publication_status(current_catalogue().settings.index),
+            publications_en_attente=len(
+                PublicationQueue(current_catalogue().settings.index).pending()
+            ),
         )
     response.headers["Cache-Control"] = "no-store"
     return response

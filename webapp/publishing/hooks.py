@@ -3,9 +3,12 @@
 Disabled (404) unless `publication.secret_webhook` is set. The request is authenticated
 (HMAC-SHA256 of the raw body, or GitLab's token, compared in constant time); only the
 event type, the branch and the delivery id are read from the payload, never content.
-A push to the published branch triggers a publication in the background (fetch
-`publication.depot`, validate, check out, index; see indexer/publish.py) and the answer,
-202, is immediate. Deliveries already received are ignored.
+A push to the published branch is written to the publication queue on disk
+(publishing/queue.py) and a worker process is started, outside the web workers (fetch
+`publication.depot`, validate, index; see publishing/publisher.py); the answer, 202, is
+immediate. A delivery is recognised by the commit it brings (covered by the signature),
+not by its delivery id (which is not): a commit already online or already waiting is not
+published twice, and a redelivery after a failure is worked again.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
-from indexer.publish import DeliveryLog, Publisher, SyncRunner
 from kb.config import ConfigError
 from kb.publication import PublicationSettings
+from publishing.publisher import online_commit
+from publishing.queue import PublicationQueue, start_worker
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +32,10 @@ bp = Blueprint("hooks", __name__)
 MAX_BODY = 5 * 1024 * 1024  # forges send at most a few hundred KiB for a push
 EVENT_HEADERS = ("X-GitHub-Event", "X-Gitea-Event", "X-Forgejo-Event", "X-Gitlab-Event")
 PUSH_EVENTS = ("push", "Push Hook")
-DELIVERY_HEADERS = (
-    "X-GitHub-Delivery",
-    "X-Gitea-Delivery",
-    "X-Forgejo-Delivery",
-    "X-Gitlab-Event-UUID",
-)
-MAX_DELIVERY_ID = 200
 
 
 class Webhook:
-    """Per app: the publication settings, the background runner, the deliveries seen."""
+    """Per app: the publication settings and the queue."""
 
     def __init__(self, app: Flask) -> None:
         settings = app.config["KB_SETTINGS"]
@@ -50,22 +47,14 @@ class Webhook:
             log.error("Webhook désactivé : %s", exc)
             self.publication = None
         self.settings = settings
-        self.deliveries = DeliveryLog(settings.index)
-        self.runner = SyncRunner(self.publish)
+        self.queue = PublicationQueue(settings.index)
 
     @property
     def enabled(self) -> bool:
         return bool(self.publication and self.publication.webhook_secret)
 
-    def publish(self):
-        assert self.publication is not None
-        publisher = Publisher(
-            self.settings.content,
-            self.settings.index,
-            self.publication,
-            self.settings["attente_verrou"],
-        )
-        return publisher.publish(self.publication.remote, validate=True, source="webhook")
+    def start_worker(self) -> None:
+        start_worker(self.settings.config_file, self.settings.index, self.settings.content)
 
 
 def current_webhook() -> Webhook:
@@ -136,13 +125,18 @@ def git_push() -> Response:
             statut="ignore",
             raison=f"seule la branche « {webhook.publication.branch} » est publiée",
         )
-    delivery = next((request.headers[h] for h in DELIVERY_HEADERS if h in request.headers), "")
-    delivery = delivery.strip()[:MAX_DELIVERY_ID]
-    if delivery and not webhook.deliveries.first_time(delivery):
-        return answer(202, statut="ignore", raison="livraison déjà reçue")
-    started = webhook.runner.request()
-    return answer(
-        202,
-        statut="accepte",
-        raison="publication lancée" if started else "publication déjà prévue",
+    after = payload.get("after") if isinstance(payload, dict) else None
+    commit = after if isinstance(after, str) and _is_commit(after) else None
+    if commit is not None and set(commit) == {"0"}:
+        return answer(202, statut="ignore", raison="suppression de branche : rien à publier")
+    if commit is not None and commit == online_commit(webhook.settings.index):
+        return answer(200, statut="ignore", raison=f"version {commit[:10]} déjà en ligne")
+    queued = webhook.queue.add(
+        "webhook", webhook.publication.remote, webhook.publication.branch, commit, True
     )
+    webhook.start_worker()
+    return answer(202, statut="accepte", raison="publication en file", demande=str(queued.id))
+
+
+def _is_commit(value: str) -> bool:
+    return len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)

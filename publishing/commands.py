@@ -1,8 +1,10 @@
-"""`kb hooks` (install, and the pre-receive/post-receive hooks git runs) and `kb sync`.
+"""`kb hooks` (install, and the pre-receive/post-receive hooks git runs), `kb sync` and
+`kb publication` (work the queue, show it).
 
 What git's hooks print reaches the pusher as `remote:` lines: everything goes to stderr,
 in French. The pre-receive hook only needs `kb/` (the validator and the push policy);
-the index is imported when something is published.
+the index is imported when something is published. Every publication goes through the
+queue (publishing/queue.py).
 """
 
 from __future__ import annotations
@@ -99,6 +101,27 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
     )
     sync.set_defaults(handler=run_sync)
 
+    queue = subparsers.add_parser(
+        "publication",
+        help="file des publications : la traiter, la consulter",
+        description="Les publications demandées (poussée, webhook, kb sync) sont mises en "
+        "file sur disque puis traitées une à une. « traiter » publie ce qui attend (tâche "
+        "planifiée de secours : une publication interrompue est reprise) ; « etat » affiche "
+        "la version en ligne et les dernières demandes.",
+    )
+    queue_actions = queue.add_subparsers(
+        dest="publication_action", metavar="ACTION", parser_class=type(queue)
+    )
+    queue_actions.required = True
+    work = queue_actions.add_parser(
+        "traiter", parents=[parent], help="publier les demandes en attente"
+    )
+    work.set_defaults(handler=run_work)
+    show = queue_actions.add_parser(
+        "etat", parents=[parent], help="version en ligne et dernières demandes"
+    )
+    show.set_defaults(handler=run_show)
+
 
 def _say(text: str = "") -> None:
     print(text, file=sys.stderr, flush=True)
@@ -119,7 +142,7 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     config = settings.config_file.resolve()
     publication = PublicationSettings.from_settings(settings)
-    from .publish import PublicationError, Publisher  # checks where the folders are
+    from .publisher import PublicationError, Publisher  # checks where the folders are
 
     try:
         Publisher(content, index, publication)
@@ -217,35 +240,48 @@ def run_post_receive(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"erreur : configuration du serveur invalide ({exc}) : rien n'a été publié")
         publication, code = None, 1
     updates = read_updates(data.decode("utf-8", errors="replace").splitlines())
-    if publication is not None and any(
-        ref == publication.ref and not is_null(new) for _old, new, ref in updates
-    ):
-        code = _publish_push(settings, publication)
+    pushed = [
+        new
+        for _old, new, ref in updates
+        if publication and ref == publication.ref and not is_null(new)
+    ]
+    if publication is not None and pushed:
+        code = _publish_push(settings, publication, pushed[-1])
     _run_previous(args.precedent, data)  # after publishing: the pusher waits for us first
     return code
 
 
-def _publish_push(settings: Settings, publication: PublicationSettings) -> int:
-    from .publish import PublicationError, Publisher
+def _publisher(settings: Settings, publication: PublicationSettings):
+    from .publisher import Publisher
+
+    return Publisher(settings.content, settings.index, publication, settings["attente_verrou"])
+
+
+def _publish_push(settings: Settings, publication: PublicationSettings, commit: str) -> int:
+    from .publisher import PUBLICATION_WAIT, PublicationError
+    from .queue import DONE, PublicationQueue
 
     try:
-        publisher = Publisher(
-            settings.content, settings.index, publication, settings["attente_verrou"]
-        )
+        publisher = _publisher(settings, publication)
     except PublicationError as exc:
         _say(f"erreur : {exc}")
         return 1
-    result = publisher.publish(str(_repository()), validate=False, source="post-receive")
-    for line in result.lines:
-        _say(line)
-    if result.ok:
-        version = f" (version {result.commit[:10]})" if result.commit else ""
-        _say(f"Publication : {result.summary()}{version}.")
+    queue = PublicationQueue(settings.index)
+    request = queue.add("post-receive", str(_repository()), publication.branch, commit, False)
+    results = dict((r.id, res) for r, res in queue.work(publisher, wait=PUBLICATION_WAIT))
+    request = queue.wait_for(request.id, PUBLICATION_WAIT) or request
+    result = results.get(request.id)
+    if result is not None:
+        for line in result.lines:
+            _say(line)
+    if request.state == DONE:
+        _say(f"Publication : {request.message} (version {commit[:10]}).")
         return 0
     _say(
-        f"erreur : la publication a échoué : {result.message}. Les fichiers sont bien dans le "
-        "dépôt, mais le site n'est pas à jour : prévenez l'administrateur (il peut relancer "
-        "la publication avec « kb sync », voir docs/publier.md)."
+        f"erreur : la publication n'est pas terminée ({request.message or request.state}). "
+        "Les fichiers sont bien dans le dépôt et la version précédente reste en ligne ; elle "
+        "sera reprise à la prochaine poussée ou par « kb publication traiter » (voir "
+        "docs/publier.md)."
     )
     return 1
 
@@ -254,7 +290,8 @@ def _publish_push(settings: Settings, publication: PublicationSettings) -> int:
 
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from .publish import PublicationError, Publisher
+    from .publisher import PUBLICATION_WAIT, PublicationError
+    from .queue import DONE, PublicationQueue
 
     publication = PublicationSettings.from_settings(settings)
     remote = args.remote or publication.remote
@@ -265,18 +302,54 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     try:
-        publisher = Publisher(
-            settings.content, settings.index, publication, settings["attente_verrou"]
-        )
+        publisher = _publisher(settings, publication)
     except PublicationError as exc:
         _say(f"erreur : {exc}")
         return 2
-    result = publisher.publish(remote, args.branch, validate=True, source="kb sync")
-    for line in result.lines:
-        _say(line)
-    if result.ok:
-        version = f" (version {result.commit[:10]})" if result.commit else ""
-        print(f"Publication : {result.summary()}{version}.")
+    queue = PublicationQueue(settings.index)
+    request = queue.add("kb sync", remote, args.branch or publication.branch, None, True)
+    results = dict((r.id, res) for r, res in queue.work(publisher, wait=PUBLICATION_WAIT))
+    request = queue.wait_for(request.id, PUBLICATION_WAIT) or request
+    result = results.get(request.id)
+    if result is not None:
+        for line in result.lines:
+            _say(line)
+    if request.state == DONE:
+        print(f"Publication : {request.message}.")
         return 0
-    _say(f"erreur : {result.message}")
+    _say(f"erreur : {request.message or 'publication non terminée'}")
     return 1
+
+
+# --- kb publication ---------------------------------------------------------------------------
+
+
+def run_work(args: argparse.Namespace, settings: Settings) -> int:
+    from .publisher import PublicationError
+    from .queue import PublicationQueue
+
+    try:
+        publication = PublicationSettings.from_settings(settings)
+        publisher = _publisher(settings, publication)
+    except (ConfigError, PublicationError) as exc:
+        _say(f"erreur : {exc}")
+        return 2
+    worked = PublicationQueue(settings.index).work(publisher)
+    for request, result in worked:
+        print(f"demande {request.id} ({request.source}) : {result.outcome} — {result.summary()}")
+    return 0 if all(result.ok for _request, result in worked) else 1
+
+
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
+    from .publisher import publication_status
+    from .queue import PublicationQueue
+
+    status = publication_status(settings.index) or {}
+    print(f"En ligne : {status.get('commit') or 'aucune version publiée depuis git'}")
+    for request in PublicationQueue(settings.index).recent(10):
+        commit = (request.commit or "dernière")[:10]
+        print(
+            f"{request.id} {request.received} {request.source} {commit} {request.state}"
+            f" — {request.message}"
+        )
+    return 0

@@ -1,0 +1,272 @@
+"""The publication queue: every request to publish (git hook, webhook, `kb sync`) is
+written to disk first, then worked by one publisher at a time.
+
+    <index>/file-publication.sqlite    the requests and what became of them
+
+A request is done only once its publication succeeded (or was refused for a reason the
+pusher must fix); one that fails (lock, network, crash, kill -9) stays waiting and is
+taken again by the next worker: the next push, webhook, `kb sync`, or the cron line
+`kb publication traiter`. Requests for the same branch of the same repository are merged:
+publishing the newest commit publishes the older ones too. A webhook redelivered for a
+commit already online is recognised by its commit, not by a delivery id that anyone could
+change.
+
+The worker is a separate process (never a thread of a web worker, which gunicorn may
+restart at any time): the webhook starts `kb publication traiter` in its own session and
+answers 202 at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.store import exclusive_lock, now_iso
+
+from .publisher import FAILED, PUBLISHED, REFUSED, UNCHANGED, Publisher, PublishResult
+
+QUEUE_FILE = "file-publication.sqlite"
+WORKER_LOCK = "file-publication.verrou"
+WAITING, RUNNING, DONE, REFUSED_STATE, ABANDONED = (
+    "attente",
+    "en_cours",
+    "faite",
+    "refusee",
+    "abandonnee",
+)
+MAX_ATTEMPTS = 5
+FINAL = (DONE, REFUSED_STATE, ABANDONED)
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    source: str  # who asked: post-receive, webhook, kb sync
+    remote: str
+    branch: str
+    commit: str | None  # None: the tip of the branch when it is worked
+    validate: bool
+    state: str
+    attempts: int
+    message: str
+    received: str
+    finished: str | None
+
+
+_COLUMNS = "id, source, depot, branche, commit_, verifier, etat, tentatives, message, recue, fin"
+
+
+class PublicationQueue:
+    def __init__(self, index: Path | str) -> None:
+        self.index = Path(index)
+        self.index.mkdir(parents=True, exist_ok=True)
+        self.path = self.index / QUEUE_FILE
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS demandes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "source TEXT, depot TEXT, branche TEXT, commit_ TEXT, verifier INTEGER, "
+                "etat TEXT, tentatives INTEGER DEFAULT 0, message TEXT DEFAULT '', "
+                "recue TEXT, fin TEXT)"
+            )
+            db.execute("CREATE INDEX IF NOT EXISTS demandes_etat ON demandes(etat, id)")
+            yield db
+        finally:
+            db.close()
+
+    def add(
+        self,
+        source: str,
+        remote: str,
+        branch: str,
+        commit: str | None = None,
+        validate: bool = True,
+    ) -> Request:
+        """Record a request (or return the waiting one that already asks the same)."""
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM demandes WHERE etat IN (?, ?) AND depot=? AND "
+                "branche=? AND commit_ IS ? AND verifier=? ORDER BY id DESC LIMIT 1",
+                (WAITING, RUNNING, remote, branch, commit, int(validate)),
+            ).fetchone()
+            if row is not None and row[6] == WAITING:
+                db.execute("COMMIT")
+                return Request(*_decode(row))
+            cursor = db.execute(
+                "INSERT INTO demandes (source, depot, branche, commit_, verifier, etat, recue) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (source, remote, branch, commit, int(validate), WAITING, now_iso()),
+            )
+            request_id = cursor.lastrowid
+            db.execute("COMMIT")
+        found = self.get(request_id)
+        assert found is not None
+        return found
+
+    def get(self, request_id: int) -> Request | None:
+        with self._db() as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM demandes WHERE id=?", (request_id,))
+            found = row.fetchone()
+        return None if found is None else Request(*_decode(found))
+
+    def pending(self) -> list[Request]:
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM demandes WHERE etat IN (?, ?) ORDER BY id",
+                (WAITING, RUNNING),
+            ).fetchall()
+        return [Request(*_decode(r)) for r in rows]
+
+    def recent(self, limit: int = 20) -> list[Request]:
+        with self._db() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM demandes ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [Request(*_decode(r)) for r in rows]
+
+    def _set(self, ids: list[int], state: str, message: str, attempt: bool = False) -> None:
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for request_id in ids:
+                db.execute(
+                    "UPDATE demandes SET etat=?, message=?, fin=?, "
+                    "tentatives=tentatives+? WHERE id=?",
+                    (
+                        state,
+                        message[:2000],
+                        now_iso() if state in FINAL else None,
+                        int(attempt),
+                        request_id,
+                    ),
+                )
+            db.execute("COMMIT")
+
+    # --- the worker
+
+    def work(self, publisher: Publisher, wait: float = 0.0) -> list[tuple[Request, PublishResult]]:
+        """Publish what is waiting, until nothing is; one worker at a time (another one
+        already at work takes what was added: this returns at once, or after `wait`
+        seconds when told to wait for it)."""
+        done: list[tuple[Request, PublishResult]] = []
+        while True:
+            try:
+                with exclusive_lock(self.index / WORKER_LOCK, wait, _Busy()):
+                    done += self._work_locked(publisher)
+            except _Busy:
+                return done
+            # Added between our last look and the release of the lock: look again (a request
+            # that failed waits for the next run, not for a tight loop).
+            if not any(r.state == WAITING and not r.attempts for r in self.pending()):
+                return done
+
+    def _work_locked(self, publisher: Publisher) -> list[tuple[Request, PublishResult]]:
+        done = []
+        tried: set[tuple] = set()  # a group that failed is not tried again in this run
+        # Holding the lock, nothing else is running: a request left running was killed.
+        with self._db() as db:
+            db.execute("UPDATE demandes SET etat=? WHERE etat=?", (WAITING, RUNNING))
+        while True:
+            waiting = [
+                r
+                for r in self.pending()
+                if r.state == WAITING and (r.remote, r.branch, r.validate) not in tried
+            ]
+            if not waiting:
+                return done
+            first = waiting[0]
+            key = (first.remote, first.branch, first.validate)
+            # The newest request for the same branch of the same repository covers the
+            # older ones (a branch only moves forward); a request that must be validated
+            # is never covered by one that need not be.
+            group = [r for r in waiting if (r.remote, r.branch, r.validate) == key]
+            newest = group[-1]
+            ids = [r.id for r in group]
+            self._set(ids, RUNNING, "publication en cours")
+            result = publisher.publish(
+                newest.remote,
+                newest.branch,
+                validate=newest.validate,
+                source=newest.source,
+                commit=newest.commit,
+            )
+            message = result.summary()
+            if result.outcome in (PUBLISHED, UNCHANGED):
+                self._set(ids, DONE, message, attempt=True)
+            elif result.outcome == REFUSED:
+                self._set(ids, REFUSED_STATE, message, attempt=True)
+            else:
+                assert result.outcome == FAILED
+                tried.add(key)
+                retry = [r.id for r in group if r.attempts + 1 < MAX_ATTEMPTS]
+                given_up = [r.id for r in group if r.attempts + 1 >= MAX_ATTEMPTS]
+                self._set(retry, WAITING, message, attempt=True)
+                self._set(given_up, ABANDONED, message, attempt=True)
+            done.append((newest, result))
+
+    def wait_for(self, request_id: int, timeout: float) -> Request | None:
+        """Wait until a request is done (another worker may be working it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            request = self.get(request_id)
+            if request is None or request.state in FINAL or time.monotonic() >= deadline:
+                return request
+            if request.state == WAITING and request.attempts and not self._worker_busy():
+                return request  # failed and waiting for a retry
+            time.sleep(0.1)
+
+    def _worker_busy(self) -> bool:
+        try:
+            with exclusive_lock(self.index / WORKER_LOCK, 0, _Busy()):
+                return False
+        except _Busy:
+            return True
+
+
+class _Busy(Exception):
+    pass
+
+
+def _decode(row: tuple) -> tuple:
+    values = list(row)
+    values[5] = bool(values[5])
+    values[8] = values[8] or ""
+    return tuple(values)
+
+
+def start_worker(config_file: Path | None, index: Path, content: Path) -> None:
+    """Start `kb publication traiter` in its own session: it outlives the web worker that
+    started it, and exits when the queue is empty."""
+    command = [
+        sys.executable,
+        "-m",
+        "kb.cli",
+        "publication",
+        "traiter",
+        "--index",
+        str(Path(index).absolute()),
+        "--content",
+        str(Path(content).absolute()),
+    ]
+    if config_file is not None:
+        command += ["--config", str(Path(config_file).absolute())]
+    subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+        env={**os.environ},
+    )
