@@ -473,3 +473,50 @@ def test_the_documented_authorized_keys_line_sets_the_account(
     refused = push_over_ssh()
     assert refused.returncode != 0
     assert f"le compte « {account} » ne peut modifier que les dossiers" in refused.stderr
+
+
+# --- several centres at the same moment ------------------------------------------------------
+
+
+def test_five_pushes_at_the_same_moment_all_end_online(server: GitServer) -> None:
+    """Every push is published or refused with its reason; none is lost; the site ends at
+    the last commit."""
+    import threading
+
+    accounts = ["doc-alpha", "doc-beta", "doc-alpha", "doc-beta", "admin-reseau"]
+    centres = ["centre-alpha", "centre-beta", "centre-alpha", "centre-beta", "centre-beta"]
+    clones = [server.clone() for _ in accounts]
+    outputs: list[list[str]] = [[] for _ in accounts]
+    start = threading.Barrier(len(accounts))
+
+    def push(number: int) -> None:
+        clone = clones[number]
+        clone.write(
+            f"{centres[number]}/simultanee-{number}.md",
+            resource(f"Envoi simultané numéro {number}", body=f"Le mot repere{number}."),
+        )
+        clone.commit(f"Envoi {number}")
+        start.wait()
+        for _attempt in range(15):
+            result = clone.push(accounts[number])
+            outputs[number].append(result.output)
+            if result.accepted:
+                return
+            # Refused because another push came first: git says so; fetch and try again.
+            assert "rejected" in result.output or "failed to update ref" in result.output or (
+                "cannot lock ref" in result.output
+            ), result.output
+            git("pull", "-q", "--rebase", "origin", "main", cwd=clone.path)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(len(accounts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    for number, tries in enumerate(outputs):
+        assert tries and "Publication :" in tries[-1], (number, tries[-1:])
+    assert server.published_commit() == server.main_commit()
+    for number in range(len(accounts)):
+        assert server.search_ids(f"repere{number}") == {
+            f"{centres[number]}/simultanee-{number}"
+        }

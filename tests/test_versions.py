@@ -327,3 +327,41 @@ def test_a_lock_held_by_orphaned_workers_is_taken_back(tmp_path, caplog):
     finally:
         if _alive(orphan):
             os.kill(orphan, signal.SIGKILL)
+
+
+def test_a_deleted_resource_never_leads_to_another_centres_page(tmp_path):
+    from webapp import create_app
+
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    indexer = Indexer(content, index)
+    indexer.update()
+    client = create_app({"KB_CONTENT": content, "KB_INDEX": index}).test_client()
+    assert client.get("/ressources/centre-b/prairie").status_code == 200
+    # Another centre claims the address as an alias, then centre-b deletes its sheet.
+    squatter = content / "centre-a" / "commerce-2016.md"
+    squatter.write_text(
+        squatter.read_text(encoding="utf-8").replace(
+            "\ntype:", "\nalias: [centre-b/prairie]\ntype:", 1
+        ),
+        encoding="utf-8",
+    )
+    (content / "centre-b" / "prairie.md").unlink()
+    indexer.update(["centre-a/commerce-2016.md", "centre-b/prairie.md"])
+    response = client.get("/ressources/centre-b/prairie")
+    assert response.status_code == 410
+    # Within a centre, a renamed sheet's former address still leads to it.
+    renamed = content / "centre-a" / "commerce-renomme.md"
+    renamed.write_text(
+        squatter.read_text(encoding="utf-8").replace(
+            "alias: [centre-b/prairie]", "alias: [centre-b/prairie, commerce-2016]"
+        ),
+        encoding="utf-8",
+    )
+    squatter.unlink()
+    indexer.update(["centre-a/commerce-2016.md", "centre-a/commerce-renomme.md"])
+    moved = client.get("/ressources/centre-a/commerce-2016")
+    assert moved.status_code == 301
+    assert moved.headers["Location"].endswith("/ressources/centre-a/commerce-renomme")
+    assert client.get("/ressources/centre-b/prairie").status_code == 410
