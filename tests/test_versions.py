@@ -365,3 +365,35 @@ def test_a_deleted_resource_never_leads_to_another_centres_page(tmp_path):
     assert moved.status_code == 301
     assert moved.headers["Location"].endswith("/ressources/centre-a/commerce-renomme")
     assert client.get("/ressources/centre-b/prairie").status_code == 410
+
+
+def test_a_process_running_threads_rebuilds_without_forking(tmp_path, monkeypatch):
+    """Forking a process that runs threads (the web app, the webhook) can deadlock the
+    child: there, a rebuild runs in one process."""
+    import multiprocessing
+    import threading
+
+    from bench.corpus import CorpusGenerator
+    from indexer import build
+
+    content = CorpusGenerator(seed=5).write(tmp_path / "corpus", 250, centres=2)
+    forks = []
+    real_get_context = multiprocessing.get_context
+    monkeypatch.setattr(
+        "kb.loader.multiprocessing.get_context",
+        lambda *a: forks.append(a) or real_get_context(*a),
+    )
+    monkeypatch.setattr(build, "WORKERS", 2)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        report = Indexer(content, tmp_path / "index").rebuild()
+    finally:
+        release.set()
+        other.join()
+    assert not forks
+    assert len(report.added) == 250
+    # Alone, the same rebuild uses worker processes.
+    Indexer(content, tmp_path / "index2").rebuild()
+    assert forks
