@@ -43,7 +43,10 @@ def test_pages_and_searches_stay_right_while_versions_change(tmp_path):
 
     sheet = content / "centre-b" / "prairie.md"
     original = sheet.read_text(encoding="utf-8")
-    variants = [original, original.replace("entretiennent les parcelles", "entretiennent le verger")]
+    variants = [
+        original,
+        original.replace("entretiennent les parcelles", "entretiennent le verger"),
+    ]
     expected_bodies: set[str] = set()
     for text in variants:  # the sequential renders of both versions of the changing sheet
         sheet.write_text(text, encoding="utf-8")

@@ -503,8 +503,10 @@ def test_five_pushes_at_the_same_moment_all_end_online(server: GitServer) -> Non
             if result.accepted:
                 return
             # Refused because another push came first: git says so; fetch and try again.
-            assert "rejected" in result.output or "failed to update ref" in result.output or (
-                "cannot lock ref" in result.output
+            assert (
+                "rejected" in result.output
+                or "failed to update ref" in result.output
+                or ("cannot lock ref" in result.output)
             ), result.output
             git("pull", "-q", "--rebase", "origin", "main", cwd=clone.path)
 
@@ -517,6 +519,4 @@ def test_five_pushes_at_the_same_moment_all_end_online(server: GitServer) -> Non
         assert tries and "Publication :" in tries[-1], (number, tries[-1:])
     assert server.published_commit() == server.main_commit()
     for number in range(len(accounts)):
-        assert server.search_ids(f"repere{number}") == {
-            f"{centres[number]}/simultanee-{number}"
-        }
+        assert server.search_ids(f"repere{number}") == {f"{centres[number]}/simultanee-{number}"}
