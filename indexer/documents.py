@@ -11,6 +11,7 @@ from whoosh.formats import Existence
 from whoosh.util.numeric import byte_to_length
 
 from kb.model import Centre, Resource
+from kb.quality import quality_marks
 from kb.render import plain_text
 from kb.vocabulary import Vocabularies
 
@@ -84,6 +85,7 @@ def build_schema() -> Schema:
         jour=NUMERIC(int, bits=32, sortable=True),
         entree=NUMERIC(int, bits=32, sortable=True),  # first publication, minutes (UTC)
         meta=STORED(),
+        qualite=KEYWORD(commas=True),  # kb.quality's marks, for the statistics
         **{key: KEYWORD(commas=True) for key in FILTER_KEYS},
     )
 
@@ -213,6 +215,7 @@ def to_document(resource: Resource, context: DocumentContext) -> dict:
         "graphie": spelling,
         "jour": resource.date.toordinal(),
         "meta": metadata(resource, context),
+        "qualite": ",".join(quality_marks(resource)),
     }
     for key, values in facet_values(resource, context).items():
         document[key] = ",".join(values)

@@ -6,10 +6,12 @@ pages, the feeds and the API alike.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,9 @@ class SearchRequest:
     # whole result lists; people do not page that far.
     deep: bool = False
     explain: bool = False  # attach to each hit why it ranks where it does
+    # Keep the set of matching documents in the result (`SearchResult.selection`): the
+    # statistics count over it (indexer/statistics.py).
+    with_selection: bool = False
 
 
 @dataclass
@@ -99,6 +104,14 @@ class FacetValue:
     selected: bool = False
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The documents a search selected (a bitmap over `snapshot`'s document numbers)."""
+
+    snapshot: _Snapshot
+    bits: int
+
+
 @dataclass
 class SearchResult:
     """Full matches (`total`, `hits`: resources that answer every word of the query) and,
@@ -114,6 +127,7 @@ class SearchResult:
     searched_text: str = ""  # the query actually run (the correction when `corrected`)
     approximate: list[Hit] = field(default_factory=list)
     words: list[str] = field(default_factory=list)  # the query's concepts, as typed
+    selection: Selection | None = field(default=None, repr=False, compare=False)
 
     @property
     def nothing_matches_every_word(self) -> bool:
@@ -394,6 +408,7 @@ class SearchIndex:
             searched_text=user_query.text,
             approximate=approximate,
             words=[c.label for c in query_plan.concepts] if query_plan else [],
+            selection=Selection(snap, selected) if request.with_selection else None,
         )
 
     def _page(self, snap, request, evaluation, candidates, first, per_page):
@@ -492,6 +507,13 @@ class SearchIndex:
         )
 
     # --- other reads
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the engine for a series of reads (one engine call at a time per process):
+        for readers of a `Selection`'s snapshot."""
+        with self._engine:
+            yield
 
     def get(self, resource_id: str) -> dict | None:
         """Stored metadata of a published resource (None when not in the index)."""
@@ -628,6 +650,23 @@ class SearchIndex:
         registry = self._registry()
         try:
             return registry.changes(**criteria)
+        finally:
+            registry.close()
+
+    def publication_dates(self, resource_ids: list[str]) -> dict[str, dict[str, str | None]]:
+        """When each resource entered the base (`premiere`) and when its public
+        description last changed (`modifiee`), by id, for the ids the registry knows."""
+        registry = Registry(self.folder.root)
+        try:
+            dates = {}
+            for resource_id in resource_ids:
+                entry = registry.lookup(resource_id)
+                if entry:
+                    dates[resource_id] = {
+                        "premiere": entry["premiere"],
+                        "modifiee": entry["modifiee"] or entry["premiere"],
+                    }
+            return dates
         finally:
             registry.close()
 

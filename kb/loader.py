@@ -394,7 +394,7 @@ class Loader:
         except FileError as exc:
             problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
             return None
-        links, body_text = read_body(split.body)
+        links, body_text, sections = read_body(split.body)
         attachments = self._check_links(entry.path, split, links, problems, files)
         position = split.body.lower().find(schema.PLACEHOLDER.lower())
         if position >= 0:
@@ -414,6 +414,7 @@ class Loader:
             body=split.body,
             body_line=split.body_line,
             body_text=body_text,
+            intertitres=sections,
             attachments=attachments,
             content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             **{k: v for k, v in values.items() if v is not None},

@@ -103,6 +103,7 @@ class Resource:
     body: str = ""
     body_line: int = 1
     body_text: str = ""  # the body as plain text (what is indexed)
+    intertitres: tuple[str, ...] = ()  # the body's section titles (`##` headings)
     attachments: tuple[Attachment, ...] = ()
     content_hash: str = ""
 

@@ -128,10 +128,19 @@ def body_links(markdown_text: str) -> list[BodyLink]:
     return _links(_md().parse(markdown_text))
 
 
-def read_body(markdown_text: str) -> tuple[list[BodyLink], str]:
-    """Links and plain text of a body from a single parse (the loader needs both)."""
+def read_body(markdown_text: str) -> tuple[list[BodyLink], str, tuple[str, ...]]:
+    """Links, plain text and section titles (`##` headings) of a body from a single parse
+    (the loader needs all three)."""
     tokens = _md().parse(markdown_text)
-    return _links(tokens), _plain_text(tokens)
+    return _links(tokens), _plain_text(tokens), _section_titles(tokens)
+
+
+def _section_titles(tokens: list[Token]) -> tuple[str, ...]:
+    return tuple(
+        " ".join(_inline_text(tokens[index + 1]).split())
+        for index, token in enumerate(tokens)
+        if token.type == "heading_open" and token.tag == "h2" and index + 1 < len(tokens)
+    )
 
 
 def _slug(text: str) -> str:

@@ -35,6 +35,11 @@ RECOMMENDED_SECTIONS = (
     "Enseignements",
     "Pour aller plus loin",
 )
+# The types of resource those sections are recommended for.
+SECTION_TYPES = ("fiche-pratique", "retour-experimentation")
+# A summary long enough to say what the resource is, short enough to read in a result
+# list (characters; the field accepts up to 1000).
+SUMMARY_LENGTH = (100, 500)
 
 
 def placeholder_message(name: str) -> str:

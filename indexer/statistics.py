@@ -1,0 +1,295 @@
+"""Statistics of a search: distinct resources by facet value, by year, cross-tabulated,
+and the quality marks of each centre's resources.
+
+Everything is counted on bitmaps (one bit per document, see facets.py): the documents a
+search selected (`SearchResult.selection`) AND the documents carrying a value, then a
+popcount. A resource is one bit, so it counts once in a total however many values it
+carries, and once under each of its values: the counts of a multi-valued field (pillars,
+thematics) may add up to more than the total, never count a resource twice in one cell.
+
+The tables derived from an index version (entry years, quality marks) are computed once
+per version and kept beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from kb.quality import MARKS, SECTIONS, SECTIONS_EXPECTED, SUMMARY, TERRITORY
+
+from .scoring import from_bitmap, term_docnums, to_bitmap
+from .search import SearchIndex, SearchRequest, expand_years
+
+# The axes counted, by name: the facet keys, and `entree`, the year a resource entered the
+# base (first publication), beside `annee`, the year of the sheet's own date.
+FACET_AXES = ("centre", "piliers", "thematiques", "type", "annee", "region", "departement")
+ENTRY_YEAR = "entree"
+AXES = (*FACET_AXES, ENTRY_YEAR)
+YEAR_AXES = ("annee", ENTRY_YEAR)
+PARIS = ZoneInfo("Europe/Paris")
+# Cross-tabulations against the chosen year axis: the trends over years.
+TREND_AXES = ("piliers", "type", "centre")
+
+
+@dataclass(frozen=True)
+class Count:
+    value: str
+    label: str
+    count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"valeur": self.value, "libelle": self.label, "nombre": self.count}
+
+
+@dataclass(frozen=True)
+class AxisCounts:
+    """The counts of one axis: each value's distinct resources, and how many resources
+    carry no value at all (`missing`)."""
+
+    axis: str
+    values: list[Count]
+    missing: int
+
+    @property
+    def sum(self) -> int:
+        return sum(c.count for c in self.values)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valeurs": [c.as_json() for c in self.values],
+            "sans_valeur": self.missing,
+            "somme_des_valeurs": self.sum,
+        }
+
+
+@dataclass(frozen=True)
+class CrossTable:
+    """Distinct resources by (row value, column value); `row_totals` counts each row's
+    resources once whatever the columns, `column_totals` each column's."""
+
+    rows: list[Count]  # with the row totals
+    columns: list[Count]  # with the column totals
+    cells: list[list[int]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lignes": [c.as_json() for c in self.rows],
+            "colonnes": [c.as_json() for c in self.columns],
+            "valeurs": self.cells,
+        }
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    centre: str
+    label: str
+    total: int
+    with_territory: int
+    sections_expected: int
+    with_sections: int
+    with_summary: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "centre": self.centre,
+            "libelle": self.label,
+            "ressources": self.total,
+            "avec_territoire": self.with_territory,
+            "intertitres_attendus": self.sections_expected,
+            "avec_tous_les_intertitres": self.with_sections,
+            "avec_resume_de_bonne_longueur": self.with_summary,
+        }
+
+
+@dataclass(frozen=True)
+class Statistics:
+    total: int
+    year_axis: str  # `annee` or `entree`: the years of `by_year` and the trends
+    counts: dict[str, AxisCounts]
+    trends: dict[str, CrossTable]  # axis -> (value x year)
+    quality: list[QualityRow]
+    resources: list[dict] = field(default_factory=list)  # stored metadata, when asked for
+    searched_text: str = ""
+    corrected: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "annees_selon": self.year_axis,
+            "repartitions": {axis: counts.as_json() for axis, counts in self.counts.items()},
+            "tendances": {axis: table.as_json() for axis, table in self.trends.items()},
+            "qualite": [row.as_json() for row in self.quality],
+        }
+
+
+class _Tables:
+    """Per index version: value bitmaps of every axis, and of the quality marks."""
+
+    def __init__(self, index: SearchIndex, snapshot) -> None:
+        facets = snapshot.facets
+        reader = snapshot.searcher.reader()
+        self.size = facets.size
+        self.axes: dict[str, dict[str, int]] = {
+            key: dict(facets.values.get(key, {})) for key in FACET_AXES
+        }
+        self.quality = {
+            mark: self._term_bits(reader, "qualite", mark) & facets.live for mark in MARKS
+        }
+        self.axes[ENTRY_YEAR] = self._entry_years(index, reader, facets.live)
+
+    def _term_bits(self, reader, field_name: str, text: str) -> int:
+        mask = np.zeros(self.size, bool)
+        mask[term_docnums(reader, field_name, text)] = True
+        return to_bitmap(mask)
+
+    def _entry_years(self, index: SearchIndex, reader, live: int) -> dict[str, int]:
+        """Year of first publication -> documents, from the registry of publications."""
+        docnums: dict[str, np.ndarray] = {}
+        for raw in reader.lexicon("id"):
+            resource_id = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            docnums[resource_id] = term_docnums(reader, "id", resource_id)
+        dates = index.publication_dates(list(docnums))
+        masks: dict[str, np.ndarray] = {}
+        for resource_id, numbers in docnums.items():
+            year = local_year((dates.get(resource_id) or {}).get("premiere"))
+            if year:
+                masks.setdefault(year, np.zeros(self.size, bool))[numbers] = True
+        return {year: to_bitmap(mask) & live for year, mask in sorted(masks.items())}
+
+
+def local_year(timestamp: str | None) -> str | None:
+    """The year, in France's time, of an ISO timestamp (the registry's are in UTC)."""
+    if not timestamp:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return str(moment.astimezone(PARIS).year)
+
+
+_TABLES: weakref.WeakKeyDictionary[Any, _Tables] = weakref.WeakKeyDictionary()
+_TABLES_LOCK = threading.Lock()
+
+
+def _tables(index: SearchIndex, snapshot) -> _Tables:
+    with _TABLES_LOCK:
+        tables = _TABLES.get(snapshot)
+        if tables is None:
+            tables = _TABLES[snapshot] = _Tables(index, snapshot)
+        return tables
+
+
+def _sorted_counts(axis: str, counts: list[Count]) -> list[Count]:
+    if axis in YEAR_AXES:
+        return sorted(counts, key=lambda c: c.value)
+    return sorted(counts, key=lambda c: (-c.count, c.label.casefold()))
+
+
+def compute(
+    index: SearchIndex,
+    request: SearchRequest,
+    year_axis: str = "annee",
+    entry_years: tuple[str, ...] = (),
+    with_resources: bool = False,
+) -> Statistics:
+    """The statistics of the resources a search selects (its query and filters, as
+    `/recherche` runs it, spelling correction included).
+
+    `entry_years` narrows the selection to resources that entered the base in these years
+    (the same forms as the `annee` filter: `2024`, `2020-2022`). `with_resources` adds the
+    stored metadata of every selected resource, by date then title.
+    """
+    if year_axis not in YEAR_AXES:
+        raise ValueError(f"axe des années inconnu : {year_axis}")
+    asked = replace(
+        request, page=1, per_page=1, with_facets=False, with_selection=True, deep=False
+    )
+    with index.reading():
+        result = index.search(asked)
+        selection = result.selection
+        if selection is None:  # the engine failed on this query: nothing selected
+            return Statistics(0, year_axis, {}, {}, [], searched_text=result.searched_text)
+        snapshot = selection.snapshot
+        tables = _tables(index, snapshot)
+        bits = selection.bits
+        if entry_years:
+            known = list(tables.axes[ENTRY_YEAR])
+            union = 0
+            for year in expand_years(entry_years, known):
+                union |= tables.axes[ENTRY_YEAR].get(year, 0)
+            bits &= union
+
+        def label(axis: str, value: str) -> str:
+            if axis in YEAR_AXES:
+                return value
+            return index.label(axis, value, snapshot)
+
+        counts: dict[str, AxisCounts] = {}
+        for axis in AXES:
+            values = []
+            carried = 0
+            for value, value_bits in tables.axes[axis].items():
+                common = bits & value_bits
+                if common:
+                    carried |= common
+                    values.append(Count(value, label(axis, value), common.bit_count()))
+            missing = (bits & ~carried).bit_count()
+            counts[axis] = AxisCounts(axis, _sorted_counts(axis, values), missing)
+
+        years = [c.value for c in counts[year_axis].values]
+        year_bits = [tables.axes[year_axis][year] for year in years]
+        columns = [Count(year, year, c.count) for year, c in zip(years, counts[year_axis].values)]
+        trends: dict[str, CrossTable] = {}
+        for axis in TREND_AXES:
+            rows = counts[axis].values
+            cells = []
+            for row in rows:
+                row_bits = bits & tables.axes[axis][row.value]
+                cells.append([(row_bits & column).bit_count() for column in year_bits])
+            trends[axis] = CrossTable(rows, columns, cells)
+
+        quality = []
+        for centre in counts["centre"].values:
+            centre_bits = bits & tables.axes["centre"][centre.value]
+            marks = {mark: (centre_bits & tables.quality[mark]).bit_count() for mark in MARKS}
+            quality.append(
+                QualityRow(
+                    centre.value,
+                    centre.label,
+                    centre.count,
+                    marks[TERRITORY],
+                    marks[SECTIONS_EXPECTED],
+                    marks[SECTIONS],
+                    marks[SUMMARY],
+                )
+            )
+        quality.sort(key=lambda row: row.label.casefold())
+
+        resources: list[dict] = []
+        if with_resources:
+            searcher = snapshot.searcher
+            for docnum in np.flatnonzero(from_bitmap(bits, tables.size)):
+                resources.append(json.loads(searcher.stored_fields(int(docnum))["meta"]))
+            resources.sort(key=lambda meta: (meta["date"], meta["titre"].casefold()))
+
+    return Statistics(
+        total=bits.bit_count(),
+        year_axis=year_axis,
+        counts=counts,
+        trends=trends,
+        quality=quality,
+        resources=resources,
+        searched_text=result.searched_text,
+        corrected=result.corrected,
+    )
