@@ -212,9 +212,7 @@ def compute(
     """
     if year_axis not in YEAR_AXES:
         raise ValueError(f"axe des années inconnu : {year_axis}")
-    asked = replace(
-        request, page=1, per_page=1, with_facets=False, with_selection=True, deep=False
-    )
+    asked = replace(request, page=1, per_page=1, with_facets=False, with_selection=True, deep=False)
     with index.reading():
         result = index.search(asked)
         selection = result.selection
@@ -247,9 +245,8 @@ def compute(
             missing = (bits & ~carried).bit_count()
             counts[axis] = AxisCounts(axis, _sorted_counts(axis, values), missing)
 
-        years = [c.value for c in counts[year_axis].values]
-        year_bits = [tables.axes[year_axis][year] for year in years]
-        columns = [Count(year, year, c.count) for year, c in zip(years, counts[year_axis].values)]
+        columns = counts[year_axis].values
+        year_bits = [tables.axes[year_axis][column.value] for column in columns]
         trends: dict[str, CrossTable] = {}
         for axis in TREND_AXES:
             rows = counts[axis].values

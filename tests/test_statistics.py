@@ -57,7 +57,9 @@ def read_truth(content: Path) -> list[dict]:
                 "type": [data["type"]],
                 "annee": [str(data["date"].year)],
                 "region": [str(territory.get("region") or regions[centre])],
-                "departement": [str(territory["departement"])] if "departement" in territory else [],
+                "departement": [str(territory["departement"])]
+                if "departement" in territory
+                else [],
                 "territoire": bool(territory),
                 "sections_expected": data["type"] in SECTION_TYPES,
                 "sections": set(RECOMMENDED_SECTIONS) <= headings,
@@ -89,7 +91,10 @@ def test_counts_match_the_files(corpus):
         assert as_dict(stats, axis) == tally(facts, axis), axis
     # Everything was indexed just now: it all entered the base this year.
     this_year = str(dt.datetime.now(dt.UTC).year)
-    assert as_dict(stats, "entree") in ({this_year: RESOURCES}, {str(int(this_year) + 1): RESOURCES})
+    assert as_dict(stats, "entree") in (
+        {this_year: RESOURCES},
+        {str(int(this_year) + 1): RESOURCES},
+    )
 
 
 def test_multi_valued_fields_count_each_resource_once_per_value(corpus):
@@ -149,16 +154,16 @@ def test_quality_per_centre(corpus):
         assert row.sections_expected == sum(f["sections_expected"] for f in mine)
         assert row.with_sections == sum(f["sections_expected"] and f["sections"] for f in mine)
         assert row.with_summary == sum(f["summary"] for f in mine)
-    assert 0 < sum(r.with_sections for r in rows.values()) < sum(
-        r.sections_expected for r in rows.values()
+    assert (
+        0
+        < sum(r.with_sections for r in rows.values())
+        < sum(r.sections_expected for r in rows.values())
     )
 
 
 def test_resources_listed_by_date(corpus):
     content, index = corpus
-    stats = compute(
-        index, SearchRequest(filters={"centre": ("centre-02",)}), with_resources=True
-    )
+    stats = compute(index, SearchRequest(filters={"centre": ("centre-02",)}), with_resources=True)
     assert len(stats.resources) == stats.total
     dates = [meta["date"] for meta in stats.resources]
     assert dates == sorted(dates)

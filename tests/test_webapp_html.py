@@ -28,6 +28,9 @@ PAGES = {
     "territoires": "/territoires",
     "territoire": "/territoires/11",
     "a-propos": "/a-propos",
+    "statistiques": "/statistiques",
+    "statistiques-filtrees": "/statistiques?piliers=cadre-de-vie&annees=entree&q=diagnostic",
+    "statistiques-vides": "/statistiques?q=zzzqqq",
     "erreur-404": "/nulle-part",
     "erreur-400": "/recherche?page=x&tri=titre",
     "ressource-retiree": RETIRED,  # 410

@@ -7,6 +7,8 @@ The package is organised by area, one Flask blueprint per module:
   OpenAPI description, OAI-PMH, sitemap and OpenSearch, the embeddable list, and the
   `records` describers that turn a resource into metadata for all of them);
 - `publishing/`: endpoints that publish content (the forge webhook, `hooks`);
+- `statistics/`: `/statistiques` and its exports (CSV, ODS, JSON API), the annual review
+  of a centre, and what they are drawn with (SVG charts, spreadsheets, tables);
 - `core/`: shared request machinery, no routes (catalogue, query parameters, pagination,
   facets, formatting filters, Markdown links, caching headers, error pages, security
   headers);
@@ -74,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
     from .publishing import hooks
+    from .statistics import views as statistics
 
     config = dict(config or {})
     app = Flask(__name__)
@@ -105,4 +108,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)
     app.register_blueprint(hooks.bp)  # publishing
+    app.register_blueprint(statistics.bp)  # statistics and annual reviews
     return app

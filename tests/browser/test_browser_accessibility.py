@@ -26,6 +26,8 @@ PAGES = {
     "ressource retirée (410)": RETIRED,
     "liste intégrée": "/integrer?thematiques=mobilite&nombre=5",
     "à propos (mode d'emploi des flux, de l'API, d'OAI-PMH)": "/a-propos",
+    "statistiques": "/statistiques",
+    "statistiques filtrées, années d'entrée": "/statistiques?thematiques=mobilite&annees=entree",
 }
 
 

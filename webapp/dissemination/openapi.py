@@ -257,7 +257,83 @@ def _schemas() -> dict[str, Any]:
         },
         optional=("ressource", "recherche_proche"),
     )
+    count = _object(
+        {
+            "valeur": {"type": "string"},
+            "libelle": {"type": "string"},
+            "nombre": {"type": "integer", "minimum": 0},
+        }
+    )
+    counts = {"type": "array", "items": count}
+    statistics = _object(
+        {
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Ressources distinctes de la sélection.",
+            },
+            "annees_selon": {
+                "type": "string",
+                "enum": ["annee", "entree"],
+                "description": "Années de la date des fiches (`annee`) ou de leur entrée "
+                "dans la base (`entree`) : celles des tendances.",
+            },
+            "selection": {"type": "string", "description": "La sélection, en mots."},
+            "repartitions": {
+                "type": "object",
+                "description": "Par axe, le nombre de ressources distinctes de chaque valeur. "
+                "Une ressource à plusieurs valeurs (deux piliers) compte une fois dans "
+                "chacune : `somme_des_valeurs` peut dépasser `total`.",
+                "additionalProperties": _object(
+                    {
+                        "valeurs": counts,
+                        "sans_valeur": {"type": "integer", "minimum": 0},
+                        "somme_des_valeurs": {"type": "integer", "minimum": 0},
+                    }
+                ),
+            },
+            "tendances": {
+                "type": "object",
+                "description": "Par axe, le nombre de ressources de chaque valeur (lignes) "
+                "par année (colonnes).",
+                "additionalProperties": _object(
+                    {
+                        "lignes": counts,
+                        "colonnes": counts,
+                        "valeurs": {
+                            "type": "array",
+                            "items": {
+                                "type": "array",
+                                "items": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    }
+                ),
+            },
+            "qualite": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "centre": {"type": "string"},
+                        "libelle": {"type": "string"},
+                        "ressources": {"type": "integer", "minimum": 0},
+                        "avec_territoire": {"type": "integer", "minimum": 0},
+                        "intertitres_attendus": {"type": "integer", "minimum": 0},
+                        "avec_tous_les_intertitres": {"type": "integer", "minimum": 0},
+                        "avec_resume_de_bonne_longueur": {"type": "integer", "minimum": 0},
+                    }
+                ),
+            },
+            "liens": _object(
+                {
+                    name: {"type": "string", "format": "uri"}
+                    for name in ("page", "csv", "ods", "recherche")
+                }
+            ),
+        }
+    )
     return {
+        "Statistiques": statistics,
         "Resultat": hit,
         "Approchant": approximate,
         "ValeurFacette": facet_value,
@@ -385,6 +461,34 @@ def describe_api(catalogue: Catalogue) -> dict[str, Any]:
                         "304": NOT_MODIFIED,
                         "400": _error("Paramètres invalides (messages en français)"),
                         "404": _error("Page au-delà de la dernière"),
+                    },
+                }
+            },
+            "/statistiques": {
+                "get": {
+                    "operationId": "statistiques",
+                    "summary": "Statistiques d'une recherche (mêmes paramètres que /statistiques)",
+                    "description": "Ressources distinctes par centre, pilier, thématique, type, "
+                    "année, région et département, tendances par année et qualité par "
+                    "centre, pour la sélection donnée par les paramètres de la recherche.",
+                    "parameters": [
+                        p
+                        for p in _search_parameters(catalogue)
+                        if p["name"] not in ("tri", "page", "par_page")
+                    ]
+                    + [
+                        {
+                            "name": "annees",
+                            "in": "query",
+                            "description": "Années des tendances : date de la fiche "
+                            "(`fiche`, par défaut) ou entrée dans la base (`entree`).",
+                            "schema": {"type": "string", "enum": ["fiche", "entree"]},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(ref("Statistiques"), "Les statistiques", CACHE_HEADERS),
+                        "304": NOT_MODIFIED,
+                        "400": _error("Paramètres invalides (messages en français)"),
                     },
                 }
             },

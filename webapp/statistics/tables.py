@@ -58,9 +58,7 @@ def axis_sheet(axis: str, counts: AxisCounts, total: int) -> Sheet:
     ]
     if counts.missing and axis in MISSING_LABELS:
         rows.append(("", MISSING_LABELS[axis], counts.missing, share(counts.missing, total)))
-    return Sheet(
-        AXIS_TITLES[axis], ("Code", "Libellé", "Ressources", "Part du total (%)"), rows
-    )
+    return Sheet(AXIS_TITLES[axis], ("Code", "Libellé", "Ressources", "Part du total (%)"), rows)
 
 
 def trend_sheet(axis: str, table: CrossTable, year_axis: str) -> Sheet:
@@ -169,7 +167,12 @@ def trends_long_sheet(stats: Statistics) -> Sheet:
                 rows.append((AXIS_TITLES[axis], row.value, row.label, column.value, count))
     return Sheet(
         "Tendances",
-        ("Répartition", "Code", "Libellé", f"Année ({YEAR_AXIS_LABELS[stats.year_axis]})",
-         "Ressources"),
+        (
+            "Répartition",
+            "Code",
+            "Libellé",
+            f"Année ({YEAR_AXIS_LABELS[stats.year_axis]})",
+            "Ressources",
+        ),
         rows,
     )

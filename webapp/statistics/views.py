@@ -14,10 +14,10 @@ from werkzeug.datastructures import MultiDict
 
 from indexer.statistics import AXES, Statistics, compute
 
-from ..catalogue import Catalogue, current_catalogue
-from ..facets import active_filters, search_summary
-from ..params import FILTER_NAMES, InvalidParameters, SearchParams, parse_search_args
-from ..responses import cacheable
+from ..core.catalogue import Catalogue, current_catalogue
+from ..core.facets import active_filters, search_summary
+from ..core.params import FILTER_NAMES, InvalidParameters, SearchParams, parse_search_args
+from ..core.responses import cacheable
 from . import charts
 from .spreadsheets import CSV_MIMETYPE, ODS_MIMETYPE, to_csv, to_ods
 from .tables import (
@@ -322,7 +322,8 @@ def export_csv():
     table = (request.args.get("tableau") or "repartitions").strip()
     if table not in CSV_TABLES:
         messages.append(
-            "valeur inconnue pour « tableau » : choisissez " + ", ".join(f"« {t} »" for t in CSV_TABLES)
+            "valeur inconnue pour « tableau » : choisissez "
+            + ", ".join(f"« {t} »" for t in CSV_TABLES)
         )
     query = read_query(request.args, extra=("tableau",))
     if messages:

