@@ -286,3 +286,10 @@ def test_openapi_describes_the_statistics(client):
     names = {p["name"] for p in operation["parameters"]}
     assert {"q", "piliers", "annee", "annees"} <= names
     assert "Statistiques" in description["components"]["schemas"]
+
+
+def test_a_search_links_to_its_statistics(client):
+    html = client.get("/recherche?q=jardins&piliers=cadre-de-vie&tri=date").get_data(as_text=True)
+    assert "/statistiques?q=jardins&piliers=cadre-de-vie" in [
+        a["href"].replace("&amp;", "&") for a in elements(html, "a")
+    ]

@@ -69,6 +69,11 @@ class SearchPage:
         return self.params.url("/api/v1/recherche")
 
     @property
+    def statistics_url(self) -> str:
+        """The statistics of the same search (every page of it)."""
+        return replace(self.params, sort=DEFAULT_SORT, page=1).url("/statistiques")
+
+    @property
     def title(self) -> str:
         if self.params.q:
             title = f"« {self.params.q} »"
