@@ -31,6 +31,8 @@ PAGES = {
     "statistiques": "/statistiques",
     "statistiques-filtrees": "/statistiques?piliers=cadre-de-vie&annees=entree&q=diagnostic",
     "statistiques-vides": "/statistiques?q=zzzqqq",
+    "bilan": "/centres/centre-alpha/bilan/2021",
+    "bilan-vide": "/centres/centre-alpha/bilan/1990",
     "erreur-404": "/nulle-part",
     "erreur-400": "/recherche?page=x&tri=titre",
     "ressource-retiree": RETIRED,  # 410

@@ -16,7 +16,8 @@ from odf import table as odf_table
 from odf import text as odf_text
 from odf.namespaces import TABLENS
 from odf.opendocument import load as load_ods
-from webapp_support import elements, text
+from webapp_support import elements
+from webapp_support import text as raw_text
 
 from indexer.build import Indexer
 
@@ -121,6 +122,11 @@ def client(site):
         }
     )
     return app.test_client()
+
+
+def text(html: str) -> str:
+    """Visible text, no-break spaces as plain ones."""
+    return raw_text(html).replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def truth(content: Path) -> list[dict]:
@@ -293,3 +299,79 @@ def test_a_search_links_to_its_statistics(client):
     assert "/statistiques?q=jardins&piliers=cadre-de-vie" in [
         a["href"].replace("&amp;", "&") for a in elements(html, "a")
     ]
+
+
+# --- the annual review of a centre ----------------------------------------------------------
+
+
+def test_review_lists_the_year_productions_of_the_centre(client, site):
+    facts = [f for f in truth(site[0]) if f["centre"] == "centre-sud" and f["date"].year == 2024]
+    assert len(facts) >= 2
+    response = client.get("/centres/centre-sud/bilan/2024")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    page = text(html)
+    assert f"{len(facts)} productions en 2024" in page
+    titles = [a for a in elements(html, "a") if a.get("href", "").startswith("/ressources/")]
+    assert len(titles) == len(facts)
+    for fact in facts:
+        assert " ".join(fact["titre"].split()) in page
+    pillars = Counter(p for f in facts for p in set(f["piliers"]))
+    assert f"Cohésion sociale {pillars['cohesion-sociale']}" in page
+    assert elements(html, "link", rel="stylesheet", media="print")
+
+
+def test_review_as_ods_keeps_hostile_titles_as_text(client, site):
+    facts = [f for f in truth(site[0]) if f["centre"] == "centre-sud"]
+    expected_titles = sorted(f["titre"] for f in facts if f["date"].year == 2022)
+    assert any(t.startswith(("=", "+", "-", "@", "\t")) for t in expected_titles)
+    response = client.get("/centres/centre-sud/bilan/2022.ods")
+    assert response.status_code == 200
+    assert 'filename="bilan-centre-sud-2022.ods"' in response.headers["Content-Disposition"]
+    sheets = ods_sheets(response.get_data())
+    productions = sheets["Productions"]
+    assert [value for _, value in productions[0]] == [
+        "Date",
+        "Titre",
+        "Type",
+        "Piliers",
+        "Territoire",
+        "Adresse",
+    ]
+    titles = sorted(row[1][1] for row in productions[1:])
+    # odfpy joins text:s and text:tab back: compare without the spacing of the tab title.
+    assert [t.strip() for t in titles] == [t.strip() for t in expected_titles]
+    assert all(row[1][0] == "string" for row in productions[1:])
+    summary = dict((row[0][1], row[1]) for row in sheets["Synthèse"][1:])
+    assert summary["Ressources distinctes"] == ("float", str(len(expected_titles)))
+
+
+def test_review_by_year_of_entry(client, site):
+    facts = [f for f in truth(site[0]) if f["centre"] == "centre-nord"]
+    this_year = client.get("/api/v1/statistiques?annees=entree").get_json()
+    year = this_year["repartitions"]["entree"]["valeurs"][0]["valeur"]
+    html = client.get(f"/centres/centre-nord/bilan/{year}?annees=entree").get_data(as_text=True)
+    assert f"{len(facts)} productions en {year}" in text(html)
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/centres/centre-inconnu/bilan/2024", 404),
+        ("/centres/centre-sud/bilan/24", 404),
+        ("/centres/centre-sud/bilan/0999", 404),
+        ("/centres/centre-sud/bilan/2024.xls", 404),
+        ("/centres/centre-sud/bilan/2024?page=2", 400),
+        ("/centres/centre-sud/bilan/2024?annees=demain", 400),
+        ("/centres/centre-sud/bilan/2024.ods?annees=x", 400),
+    ],
+)
+def test_review_refuses_what_it_cannot_show(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_an_empty_year_is_a_review_with_nothing(client):
+    html = client.get("/centres/centre-sud/bilan/1990").get_data(as_text=True)
+    assert "Aucune production en 1990" in text(html)

@@ -76,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
     from .publishing import hooks
+    from .statistics import review
     from .statistics import views as statistics
 
     config = dict(config or {})
@@ -108,5 +109,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)
     app.register_blueprint(hooks.bp)  # publishing
-    app.register_blueprint(statistics.bp)  # statistics and annual reviews
+    for blueprint in (statistics.bp, review.bp):  # statistics and annual reviews
+        app.register_blueprint(blueprint)
     return app

@@ -28,6 +28,7 @@ PAGES = {
     "à propos (mode d'emploi des flux, de l'API, d'OAI-PMH)": "/a-propos",
     "statistiques": "/statistiques",
     "statistiques filtrées, années d'entrée": "/statistiques?thematiques=mobilite&annees=entree",
+    "bilan annuel d'un centre": "/centres/centre-gamma/bilan/2010",
 }
 
 

@@ -298,7 +298,7 @@ def page():
 # --- exports --------------------------------------------------------------------------------
 
 
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
+def download(data: bytes, mimetype: str, filename: str) -> Response:
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return cacheable(response)
@@ -334,7 +334,7 @@ def export_csv():
         "tendances": trends_long_sheet,
         "qualite": lambda s: quality_sheet(s.quality),
     }[table](stats)
-    return _download(to_csv(sheet), CSV_MIMETYPE, f"statistiques-{table}.csv")
+    return download(to_csv(sheet), CSV_MIMETYPE, f"statistiques-{table}.csv")
 
 
 @bp.get(f"{PATH}.ods")
@@ -343,7 +343,7 @@ def export_ods():
     stats = statistics_of(query)
     title = "Statistiques de la base de connaissances"
     sheets = statistics_sheets(stats, _summary(query, stats, title))
-    return _download(to_ods(sheets, title), ODS_MIMETYPE, "statistiques.ods")
+    return download(to_ods(sheets, title), ODS_MIMETYPE, "statistiques.ods")
 
 
 @bp.get("/api/v1/statistiques")
