@@ -7,8 +7,9 @@
 The corpus is bench/corpus.py's (generated once in bench-data/), its index built once in
 bench-data/index-statistiques-N (`--rebuild` builds it again). Each round requests a
 fixed mix of /statistiques URLs (no filter, filters, a text query, years of entry), the
-JSON API and an annual review; the first request after opening the index (which reads
-the per-version tables) is reported apart.
+JSON API, an annual review and, as a reference for the machine's load, the search page;
+the first request after opening the index (which reads the per-version tables) is
+reported apart.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ PAGES = [
 ]
 API = ["/api/v1/statistiques", "/api/v1/statistiques?centre=centre-05&piliers=cadre-de-vie"]
 REVIEWS = ["/centres/centre-01/bilan/2023", "/centres/centre-07/bilan/2020"]
+SEARCHES = [
+    "/recherche?q=quartier",
+    "/recherche?q=renouvellement+urbain",
+    "/recherche?piliers=cadre-de-vie",
+    "/recherche?q=jeunes&region=76",
+]
 MARKERS = ("<!-- statistiques-bench:debut -->", "<!-- statistiques-bench:fin -->")
 
 
@@ -78,12 +85,15 @@ def measure(size: int, rounds: int, rebuild: bool) -> str:
     pages = times_of(client, PAGES, rounds)
     api = times_of(client, API, rounds)
     reviews = times_of(client, REVIEWS, rounds)
+    # The search page in the same run: a reference that tells how loaded the machine was.
+    searches = times_of(client, SEARCHES, rounds)
     exports = times_of(client, ["/statistiques.ods", "/statistiques.csv"], 1)
     n = f"{size:,}".replace(",", "\u202f")
     rows = [
         ("Page /statistiques p50 / p95", pages),
         ("API /api/v1/statistiques p50 / p95", api),
         ("Bilan annuel d'un centre p50 / p95", reviews),
+        ("Référence : page /recherche p50 / p95 (même exécution)", searches),
     ]
     lines = [
         f"Machine : {machine()}.",

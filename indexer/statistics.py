@@ -151,7 +151,24 @@ class _Tables:
         return to_bitmap(mask)
 
     def _entry_years(self, index: SearchIndex, reader, live: int) -> dict[str, int]:
-        """Year of first publication -> documents, from the registry of publications."""
+        """Year of first publication -> documents."""
+        if reader.has_column("entree") and self.size:
+            return self._entry_years_from_column(reader, live)
+        return self._entry_years_from_registry(index, reader, live)
+
+    def _entry_years_from_column(self, reader, live: int) -> dict[str, int]:
+        # Minutes since 1970 (UTC), 0 when unknown. France is at UTC+1 at the turn of the
+        # year (no summer time then): the local year is the UTC year an hour later.
+        minutes = np.fromiter(reader.column_reader("entree"), np.int64, self.size)
+        years = (minutes + 60).astype("datetime64[m]").astype("datetime64[Y]").astype(np.int64)
+        years += 1970
+        known = minutes > 0
+        return {
+            str(year): to_bitmap(known & (years == year)) & live
+            for year in sorted(set(years[known].tolist()))
+        }
+
+    def _entry_years_from_registry(self, index: SearchIndex, reader, live: int) -> dict[str, int]:
         docnums: dict[str, np.ndarray] = {}
         for raw in reader.lexicon("id"):
             resource_id = raw.decode("utf-8") if isinstance(raw, bytes) else raw

@@ -375,3 +375,26 @@ def test_review_refuses_what_it_cannot_show(client, path, status):
 def test_an_empty_year_is_a_review_with_nothing(client):
     html = client.get("/centres/centre-sud/bilan/1990").get_data(as_text=True)
     assert "Aucune production en 1990" in text(html)
+
+
+def test_value_links_lead_to_exactly_the_counted_resources(client):
+    """Following a row's link gives as many resources as the row says."""
+    for start in ("/statistiques", "/statistiques?piliers=cadre-de-vie,cohesion-sociale"):
+        html = client.get(start).get_data(as_text=True)
+        table = html[html.index('id="tableau-piliers"') :]
+        table = table[: table.index("</table>")]
+        rows = re.findall(r'<td class="number">([^<]*)</td>(.*?)</tr>', table, re.S)
+        linked = 0
+        for count, rest in rows:
+            link = re.search(r'<a href="(/recherche\?[^"]*)">ressources', rest)
+            if link is None:
+                continue
+            linked += 1
+            api = link.group(1).replace("&amp;", "&").replace("/recherche", "/api/v1/recherche")
+            assert client.get(api).get_json()["total"] == int(count.replace("\u202f", ""))
+        assert linked >= 2
+    # A pillar outside the filter: its row (both pillars at once) has no search of its own.
+    html = client.get("/statistiques?piliers=developpement-economique").get_data(as_text=True)
+    table = html[html.index('id="tableau-piliers"') :]
+    table = table[: table.index("</table>")]
+    assert len(re.findall(r'href="/recherche', table)) == 1

@@ -184,17 +184,29 @@ class StatisticsPage:
 
 
 def _value_rows(query: StatisticsQuery, stats: Statistics, axis: str) -> list[ValueRow]:
+    """The rows of an axis's table. A value links to the statistics and to the search
+    narrowed to it: the row's resources exactly. The values of one filter are ORed, so
+    when the axis is filtered already, only its selected values can be linked (the filter
+    then keeps that value alone); another value's row (both values at once) cannot be
+    expressed as a search."""
     counts = stats.counts[axis]
+    selected = query.params.filters.get(axis, ())
+    # Unfiltered axis: URLs built once, then one parameter appended per value (pages list
+    # hundreds of values).
+    statistics_base = query.url()
+    search_base = query.params.url("/recherche")
     rows = []
     for count in counts.values:
         search_url = narrow_url = None
-        if axis in FILTER_NAMES:
-            narrowed = query.params
-            if count.value not in narrowed.filters.get(axis, ()):
-                narrowed = narrowed.toggled(axis, count.value)
-            search_url = narrowed.url("/recherche")
-            if narrowed != query.params:
-                narrow_url = query.with_params(narrowed).url()
+        if axis in FILTER_NAMES and not selected:
+            extra = urlencode([(axis, count.value)])
+            narrow_url = statistics_base + ("&" if "?" in statistics_base else "?") + extra
+            search_url = search_base + ("&" if "?" in search_base else "?") + extra
+        elif count.value in selected:
+            alone = query.params.without(axis).toggled(axis, count.value)
+            search_url = alone.url("/recherche")
+            if len(selected) > 1:
+                narrow_url = query.with_params(alone).url()
         rows.append(
             ValueRow(
                 count.label,
@@ -260,9 +272,7 @@ def build_page(query: StatisticsQuery, stats: Statistics) -> StatisticsPage:
             percent_text(row.with_sections, row.sections_expected),
             charts.number(row.sections_expected),
             percent_text(row.with_summary, row.total),
-            query.with_params(query.params.toggled("centre", row.centre)).url()
-            if row.centre not in query.params.filters.get("centre", ())
-            else query.url(),
+            query.with_params(query.params.without("centre").toggled("centre", row.centre)).url(),
         )
         for row in stats.quality
     ]
