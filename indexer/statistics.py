@@ -152,7 +152,7 @@ class _Tables:
 
     def _entry_years(self, index: SearchIndex, reader, live: int) -> dict[str, int]:
         """Year of first publication -> documents."""
-        if reader.has_column("entree") and self.size:
+        if "entree" in reader.schema and reader.has_column("entree") and self.size:
             return self._entry_years_from_column(reader, live)
         return self._entry_years_from_registry(index, reader, live)
 
