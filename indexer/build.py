@@ -50,7 +50,7 @@ from .workers import parallel_allowed
 CENTRES_FILE = "centres.json"
 # Bump when the schema, the stored metadata or the analysis changes: existing indexes are
 # then rebuilt.
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 
 
 def index_fingerprint() -> str:

@@ -653,23 +653,6 @@ class SearchIndex:
         finally:
             registry.close()
 
-    def publication_dates(self, resource_ids: list[str]) -> dict[str, dict[str, str | None]]:
-        """When each resource entered the base (`premiere`) and when its public
-        description last changed (`modifiee`), by id, for the ids the registry knows."""
-        registry = Registry(self.folder.root)
-        try:
-            dates = {}
-            for resource_id in resource_ids:
-                entry = registry.lookup(resource_id)
-                if entry:
-                    dates[resource_id] = {
-                        "premiere": entry["premiere"],
-                        "modifiee": entry["modifiee"] or entry["premiere"],
-                    }
-            return dates
-        finally:
-            registry.close()
-
     def count_changes(self, **criteria) -> int:
         registry = self._registry()
         try:

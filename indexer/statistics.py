@@ -13,13 +13,11 @@ per version and kept beside it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -34,7 +32,6 @@ FACET_AXES = ("centre", "piliers", "thematiques", "type", "annee", "region", "de
 ENTRY_YEAR = "entree"
 AXES = (*FACET_AXES, ENTRY_YEAR)
 YEAR_AXES = ("annee", ENTRY_YEAR)
-PARIS = ZoneInfo("Europe/Paris")
 # Cross-tabulations against the chosen year axis: the trends over years.
 TREND_AXES = ("piliers", "type", "centre")
 
@@ -130,10 +127,17 @@ class Statistics:
         }
 
 
+def local_years(minutes: np.ndarray) -> np.ndarray:
+    """The years, in France, of moments given in minutes since 1970 (UTC). France is at
+    UTC+1 at the turn of the year (no summer time then): its year is the UTC year an hour
+    later."""
+    return (minutes + 60).astype("datetime64[m]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
 class _Tables:
     """Per index version: value bitmaps of every axis, and of the quality marks."""
 
-    def __init__(self, index: SearchIndex, snapshot) -> None:
+    def __init__(self, snapshot) -> None:
         facets = snapshot.facets
         reader = snapshot.searcher.reader()
         self.size = facets.size
@@ -143,67 +147,36 @@ class _Tables:
         self.quality = {
             mark: self._term_bits(reader, "qualite", mark) & facets.live for mark in MARKS
         }
-        self.axes[ENTRY_YEAR] = self._entry_years(index, reader, facets.live)
+        self.axes[ENTRY_YEAR] = self._entry_years(reader, facets.live)
 
     def _term_bits(self, reader, field_name: str, text: str) -> int:
         mask = np.zeros(self.size, bool)
         mask[term_docnums(reader, field_name, text)] = True
         return to_bitmap(mask)
 
-    def _entry_years(self, index: SearchIndex, reader, live: int) -> dict[str, int]:
-        """Year of first publication -> documents."""
-        if "entree" in reader.schema and reader.has_column("entree") and self.size:
-            return self._entry_years_from_column(reader, live)
-        return self._entry_years_from_registry(index, reader, live)
-
-    def _entry_years_from_column(self, reader, live: int) -> dict[str, int]:
-        # Minutes since 1970 (UTC), 0 when unknown. France is at UTC+1 at the turn of the
-        # year (no summer time then): the local year is the UTC year an hour later.
+    def _entry_years(self, reader, live: int) -> dict[str, int]:
+        """Year of first publication -> documents, from the index's `entree` column
+        (minutes since 1970, UTC; 0 when unknown)."""
+        if not self.size or "entree" not in reader.schema or not reader.has_column("entree"):
+            return {}
         minutes = np.fromiter(reader.column_reader("entree"), np.int64, self.size)
-        years = (minutes + 60).astype("datetime64[m]").astype("datetime64[Y]").astype(np.int64)
-        years += 1970
+        years = local_years(minutes)
         known = minutes > 0
         return {
             str(year): to_bitmap(known & (years == year)) & live
             for year in sorted(set(years[known].tolist()))
         }
 
-    def _entry_years_from_registry(self, index: SearchIndex, reader, live: int) -> dict[str, int]:
-        docnums: dict[str, np.ndarray] = {}
-        for raw in reader.lexicon("id"):
-            resource_id = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            docnums[resource_id] = term_docnums(reader, "id", resource_id)
-        dates = index.publication_dates(list(docnums))
-        masks: dict[str, np.ndarray] = {}
-        for resource_id, numbers in docnums.items():
-            year = local_year((dates.get(resource_id) or {}).get("premiere"))
-            if year:
-                masks.setdefault(year, np.zeros(self.size, bool))[numbers] = True
-        return {year: to_bitmap(mask) & live for year, mask in sorted(masks.items())}
-
-
-def local_year(timestamp: str | None) -> str | None:
-    """The year, in France's time, of an ISO timestamp (the registry's are in UTC)."""
-    if not timestamp:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return str(moment.astimezone(PARIS).year)
-
 
 _TABLES: weakref.WeakKeyDictionary[Any, _Tables] = weakref.WeakKeyDictionary()
 _TABLES_LOCK = threading.Lock()
 
 
-def _tables(index: SearchIndex, snapshot) -> _Tables:
+def _tables(snapshot) -> _Tables:
     with _TABLES_LOCK:
         tables = _TABLES.get(snapshot)
         if tables is None:
-            tables = _TABLES[snapshot] = _Tables(index, snapshot)
+            tables = _TABLES[snapshot] = _Tables(snapshot)
         return tables
 
 
@@ -236,7 +209,7 @@ def compute(
         if selection is None:  # the engine failed on this query: nothing selected
             return Statistics(0, year_axis, {}, {}, [], searched_text=result.searched_text)
         snapshot = selection.snapshot
-        tables = _tables(index, snapshot)
+        tables = _tables(snapshot)
         bits = selection.bits
         if entry_years:
             known = list(tables.axes[ENTRY_YEAR])

@@ -9,13 +9,14 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from bench.corpus import CorpusGenerator
 from indexer.build import Indexer
 from indexer.search import SearchIndex, SearchRequest
-from indexer.statistics import compute, local_year
+from indexer.statistics import compute, local_years
 from kb.schema import RECOMMENDED_SECTIONS, SECTION_TYPES, SUMMARY_LENGTH
 
 RESOURCES = 150
@@ -180,8 +181,11 @@ def test_entry_year_narrows_the_selection(corpus):
     assert [c.value for c in by_entry.trends["piliers"].columns] == [year]
 
 
-def test_local_year_is_the_year_in_france():
-    assert local_year("2025-12-31T23:30:00+00:00") == "2026"
-    assert local_year("2025-06-30T12:00:00+00:00") == "2025"
-    assert local_year("pas une date") is None
-    assert local_year(None) is None
+def test_entry_years_are_years_in_france():
+    def minutes(*moment: int) -> int:
+        return int(dt.datetime(*moment, tzinfo=dt.UTC).timestamp() // 60)
+
+    moments = np.array(
+        [minutes(2025, 12, 31, 23, 30), minutes(2025, 12, 31, 22, 59), minutes(2025, 6, 30, 23)]
+    )
+    assert local_years(moments).tolist() == [2026, 2025, 2025]
