@@ -10,6 +10,8 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
 from whoosh.util.numeric import byte_to_length
 
+from kb.events import bounds
+from kb.events import describe as describe_event
 from kb.model import Centre, Resource
 from kb.quality import quality_marks
 from kb.render import plain_text
@@ -86,6 +88,11 @@ def build_schema() -> Schema:
         entree=NUMERIC(int, bits=32, sortable=True),  # first publication, minutes (UTC)
         meta=STORED(),
         qualite=KEYWORD(commas=True),  # kb.quality's marks, for the statistics
+        # Events: the UTC [start, end) seconds of each session (the agenda's order and
+        # date filters), and the ids a resource links to (`productions`, `issu_de`), to
+        # find the resources that link to a given one.
+        horaires=STORED(),
+        liens=KEYWORD(commas=True),
         **{key: KEYWORD(commas=True) for key in FILTER_KEYS},
     )
 
@@ -116,6 +123,8 @@ def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list
         "publics": list(resource.publics),
         "type": [resource.type],
         "centre": [resource.centre],
+        "format": [resource.format] if resource.format else [],
+        "mode": [resource.mode] if resource.mode else [],
         "region": [region] if region else [],
         "departement": [resource.territoire.departement] if resource.territoire.departement else [],
         "annee": [str(resource.date.year)],
@@ -126,6 +135,12 @@ def keyword_text(resource: Resource, context: DocumentContext) -> str:
     """Keywords and the labels of the resource's vocabulary terms, searchable as words."""
     vocab = context.vocabularies
     parts = list(resource.mots_cles)
+    if resource.is_event:
+        parts += [vocab.formats.label(resource.format)] if resource.format else []
+        parts += [vocab.modes.label(resource.mode)] if resource.mode else []
+        if resource.lieu:
+            parts += [resource.lieu.nom or "", resource.lieu.adresse or ""]
+        parts += [resource.participants or ""]
     parts += [vocab.thematiques.label(t) for t in resource.thematiques]
     parts += [vocab.publics.label(p) for p in resource.publics]
     for dispositif_id in resource.dispositifs:
@@ -163,6 +178,10 @@ def metadata(resource: Resource, context: DocumentContext) -> str:
             "periode": _periode(resource),
             "licence": resource.licence,
             "pieces_jointes": [a.path for a in resource.attachments],
+            # Events and training cycles (kb/events.py), and the capitalisation chain.
+            "evenement": describe_event(resource),
+            "productions": list(resource.productions),
+            "issu_de": resource.issu_de,
         },
         ensure_ascii=False,
     )
@@ -216,7 +235,15 @@ def to_document(resource: Resource, context: DocumentContext) -> dict:
         "jour": resource.date.toordinal(),
         "meta": metadata(resource, context),
         "qualite": ",".join(quality_marks(resource)),
+        "liens": ",".join(
+            (*resource.productions, *((resource.issu_de,) if resource.issu_de else ()))
+        ),
     }
+    if resource.is_event:
+        document["horaires"] = [
+            [int(start.timestamp()), int(end.timestamp())]
+            for start, end in (bounds(s, resource.fuseau) for s in resource.sessions)
+        ]
     for key, values in facet_values(resource, context).items():
         document[key] = ",".join(values)
     return document

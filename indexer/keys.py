@@ -7,6 +7,8 @@ FILTER_KEYS = (
     "dispositifs",
     "publics",
     "type",
+    "format",  # events and training cycles
+    "mode",
     "centre",
     "region",
     "departement",

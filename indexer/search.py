@@ -22,7 +22,8 @@ from whoosh.scoring import BM25F
 
 from kb.vocabulary import load_vocabularies
 
-from . import highlight, query, ranking, spelling
+from . import agenda, highlight, query, ranking, spelling
+from .agenda import AgendaRequest, AgendaResult
 from .analysis import analyse_word, replace_words, terms
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
@@ -181,6 +182,7 @@ class _Snapshot:
         self.centres = self._centres()
         self.info = IndexFolder.read_info(self.generation)
         self.everything: list[dict] | None = None  # see SearchIndex.all_metadata
+        self.schedules: dict[int, np.ndarray] | None = None  # see indexer/agenda.py
 
     def knows(self, term: str) -> bool:
         """Whether any resource contains an analysed term (in its title or its text)."""
@@ -296,6 +298,8 @@ class SearchIndex:
         vocab = self.vocabularies
         if key in ("piliers", "thematiques", "dispositifs", "publics", "type"):
             return vocab["types" if key == "type" else key].label(value)
+        if key in ("format", "mode"):
+            return vocab["formats" if key == "format" else "modes"].label(value)
         if key == "region":
             return vocab.regions.label(value)
         if key == "departement":
@@ -470,6 +474,22 @@ class SearchIndex:
         explanation["mots_absents"] = list(hit.missing)
         return explanation
 
+    @staticmethod
+    def _match(snap: _Snapshot, user_query) -> tuple[None, np.ndarray]:
+        """The mask of the live documents that fully match a query (as `_run` counts
+        them), for the agenda and the email alerts; the first element is kept for callers
+        that ignore scores."""
+        query_plan = query.plan(user_query)
+        live = snap.live_mask
+        if query_plan is None:
+            return None, live
+        evaluation = ranking.evaluate(
+            snap.scorer,
+            query_plan.concepts,
+            lambda c: snap.scorer.phrase_mask(c.phrase, query.phrase_query(c.phrase)),
+        )
+        return None, evaluation.full & live
+
     def _facet_values(self, snap, key, counts, selected) -> list[FacetValue]:
         values = [
             FacetValue(value, self.label(key, value, snap), count, value in selected)
@@ -543,6 +563,26 @@ class SearchIndex:
                 metas = [json.loads(fields["meta"]) for fields in reader.all_stored_fields()]
                 snap.everything = sorted(metas, key=lambda meta: meta["id"])
             return snap.everything
+
+    def agenda(self, request: AgendaRequest) -> AgendaResult:
+        """Events and training cycles by date: see indexer/agenda.py."""
+        with self._engine:
+            snap = self.snapshot()
+            user_query = query.parse(request.q)
+            try:
+                return agenda.run(self, snap, request, user_query)
+            except Exception:  # an engine fault must not become a server error
+                log.exception("échec de la requête d'agenda %r : repli", user_query.text)
+                plain = query.UserQuery(user_query.text, user_query.words, ())
+                return agenda.run(self, snap, request, plain)
+
+    def linked(self, resource_id: str) -> list[dict]:
+        """Stored metadata of the published resources whose `productions` or `issu_de`
+        name `resource_id` (the other direction of the capitalisation chain)."""
+        with self._engine:
+            snap = self.snapshot()
+            found = snap.searcher.documents(liens=resource_id)
+            return sorted((json.loads(d["meta"]) for d in found), key=lambda m: m["id"])
 
     def resolve_alias(self, old_id: str) -> str | None:
         """The current id of a former address. An address that was itself a resource of

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .config import Settings
 from .loader import CENTRE_CARD, check_published, load_tree, read_centre, slugify
-from .model import ID_PATTERN
+from .model import EVENT_TYPES, ID_PATTERN
 from .problems import Severity, sort_key
 from .vocabulary import load_vocabularies
 
@@ -91,14 +91,21 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
 
 def render_template(titre: str, type_id: str, piliers: list[str], region: str | None) -> str:
     vocabularies = load_vocabularies()
-    template = (resources.files("kb") / "templates" / "ressource.md").read_text(encoding="utf-8")
+    name = "evenement.md" if type_id in EVENT_TYPES else "ressource.md"
+    template = (resources.files("kb") / "templates" / name).read_text(encoding="utf-8")
+    today = dt.date.today()
+    first_day = today + dt.timedelta(days=30)  # a date to replace, valid as it stands
     return template.format(
         titre=json.dumps(titre, ensure_ascii=False),  # a JSON string is a valid YAML string
         type=type_id,
-        date=dt.date.today().isoformat(),
+        date=today.isoformat(),
         piliers="[" + ", ".join(piliers) + "]",
         piliers_choix=", ".join(vocabularies.piliers.terms),
         territoire=f'territoire:\n  region: "{region}"' if region else "# territoire:",
+        format="cycle-qualification" if type_id == "formation" else "rencontre",
+        formats_choix=", ".join(vocabularies.formats.terms),
+        debut=f"{first_day.isoformat()} 09:30",
+        fin=f"{first_day.isoformat()} 17:00",
     )
 
 

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from frontmatter.default_handlers import YAMLHandler
 
-from . import schema
+from . import events, schema
 from .model import ATTACHMENT_TYPES, DRAFT, Attachment, Centre, Resource
 from .problems import Problem, Severity, sort_key
 from .render import is_relative_url, read_body
@@ -31,6 +31,8 @@ from .vocabulary import Vocabularies, fold, load_vocabularies
 from .yamlstrict import StrictYamlError, compose
 
 MAX_FILE_SIZE = 1024 * 1024
+# The front-matter fields of a resource: the common table and those of events.
+RESOURCE_FIELDS = schema.RESOURCE_FIELDS + events.EVENT_FIELDS
 CENTRE_CARD = "_centre.md"
 _FRONT_MATTER = YAMLHandler()
 
@@ -137,8 +139,12 @@ def parse_fields(
     fields: tuple[schema.Field, ...],
     vocabularies: Vocabularies,
     problems: list[Problem],
+    lines: dict[str, int] | None = None,
 ) -> dict[str, Any] | None:
-    """Check a front-matter block against a field table; typed values or None if unreadable."""
+    """Check a front-matter block against a field table; typed values or None if unreadable.
+
+    `lines`, when given, receives the line of each key.
+    """
     try:
         document = compose(split.front_matter)
     except StrictYamlError as exc:
@@ -201,6 +207,8 @@ def parse_fields(
             path, entry.key, entry.value_node, split.yaml_line_offset, vocabularies, problems
         )
         values[entry.key] = definition.check(context, raw)
+    if lines is not None:
+        lines.update(seen)
     for definition in fields:
         if definition.required and definition.name not in seen:
             problems.append(
@@ -388,12 +396,14 @@ class Loader:
         try:
             text = read_text(self.source, entry)
             split = split_front_matter(text)
+            lines: dict[str, int] = {}
             values = parse_fields(
-                entry.path, split, schema.RESOURCE_FIELDS, self.vocabularies, problems
+                entry.path, split, RESOURCE_FIELDS, self.vocabularies, problems, lines
             )
         except FileError as exc:
             problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
             return None
+        events.check_event(entry.path, values, lines, problems)
         links, body_text, sections = read_body(split.body)
         attachments = self._check_links(entry.path, split, links, problems, files)
         position = split.body.lower().find(schema.PLACEHOLDER.lower())
@@ -461,6 +471,7 @@ class Loader:
         resources = self._pending
         self._pending = []
         check_ids(resources, result)
+        self.check_chain(resources, result)
         for resource in resources:
             if resource.centre not in result.centres:
                 card = f"{resource.centre}/{CENTRE_CARD}"
@@ -475,6 +486,18 @@ class Loader:
                 )
                 result.resources.pop(resource.id, None)
                 result.invalid_paths.add(resource.path)
+
+    def check_chain(self, resources: list[Resource], result: LoadResult) -> None:
+        """`productions` and `issu_de` name resources of the tree (kb/events.py)."""
+        in_error = {_id_of(p) for p in result.invalid_paths if p.endswith(".md")}
+        for problem in events.check_links(resources, result.resources, in_error):
+            result.problems.append(problem)
+            result.invalid_paths.add(problem.path)
+            result.resources.pop(_id_of(problem.path), None)
+
+
+def _id_of(path: str) -> str:
+    return f"{path.split('/')[0]}/{posixpath.basename(path)[: -len('.md')]}"
 
 
 Prepare = Callable[[Resource, dict[str, Centre]], Any]

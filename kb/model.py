@@ -23,6 +23,11 @@ ATTACHMENT_TYPES = {
 
 PUBLISHED = "publie"
 DRAFT = "brouillon"
+# Resource types that happen at given times (sessions, place, registration: kb/events.py).
+EVENT_TYPES = ("evenement", "formation")
+DEFAULT_TIMEZONE = "Europe/Paris"
+CANCELLED = "annule"
+POSTPONED = "reporte"
 
 
 def resource_url(resource_id: str) -> str:
@@ -44,6 +49,40 @@ class Periode:
 
     debut: dt.date | int | None = None
     fin: dt.date | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One session of an event, in the event's local time (`Resource.fuseau`).
+
+    Either both bounds are dates (whole days, `fin` included) or both are naive local
+    date-times.
+    """
+
+    debut: dt.date | dt.datetime
+    fin: dt.date | dt.datetime
+    intitule: str | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.debut, dt.datetime)
+
+
+@dataclass(frozen=True, slots=True)
+class Lieu:
+    nom: str | None = None
+    adresse: str | None = None
+    commune: str | None = None  # INSEE code
+    en_ligne: str | None = None  # URL of the online room or of the stream
+
+
+@dataclass(frozen=True, slots=True)
+class Inscription:
+    url: str | None = None
+    courriel: str | None = None
+    cloture: dt.date | None = None  # last day to register
+    places: int | None = None
+    complet: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +139,22 @@ class Resource:
     statut: str = PUBLISHED
     alias: tuple[str, ...] = ()
     licence: str | None = None
+    # Events and training cycles (EVENT_TYPES); `issu_de` may be given by any resource.
+    format: str | None = None
+    sessions: tuple[Session, ...] = ()
+    fuseau: str = DEFAULT_TIMEZONE
+    mode: str | None = None
+    lieu: Lieu | None = None
+    participants: str | None = None
+    inscription: Inscription | None = None
+    cout: str | None = None
+    etat: str | None = None
+    date_initiale: dt.date | None = None
+    productions: tuple[str, ...] = ()
+    issu_de: str | None = None
+    # (linked id, line of the file) for `productions` and `issu_de`: whole-tree checks
+    # report missing targets at their line.
+    link_lines: tuple[tuple[str, int], ...] = ()
     body: str = ""
     body_line: int = 1
     body_text: str = ""  # the body as plain text (what is indexed)
@@ -114,6 +169,14 @@ class Resource:
     @property
     def url(self) -> str:
         return resource_url(self.id)
+
+    @property
+    def is_event(self) -> bool:
+        return self.type in EVENT_TYPES
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.etat == CANCELLED
 
     @property
     def updated(self) -> dt.date:

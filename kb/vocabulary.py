@@ -22,6 +22,9 @@ VOCABULARY_NAMES = (
     "regions",
     "departements",
     "statuts",
+    "formats",
+    "modes",
+    "etats",
 )
 
 
@@ -86,6 +89,9 @@ class Vocabularies:
     regions: Vocabulary
     departements: Vocabulary
     statuts: Vocabulary
+    formats: Vocabulary
+    modes: Vocabulary
+    etats: Vocabulary
     thesaurus: tuple[tuple[str, ...], ...]
     # Derivational families that stemming leaves apart (médiation / médiateur / médiatrice).
     families: tuple[tuple[str, ...], ...] = ()

@@ -86,6 +86,21 @@ def vocabulary_markdown(vocabularies: Vocabularies) -> str:
         _id_table(vocabularies.statuts),
     )
     section(
+        "Formats d'événements (`format`)",
+        "Pour un événement ou une formation : sa forme.",
+        _id_table(vocabularies.formats),
+    )
+    section(
+        "Modes de participation (`mode`)",
+        "Pour un événement ou une formation.",
+        _id_table(vocabularies.modes),
+    )
+    section(
+        "États d'un événement (`etat`)",
+        "Sans `etat`, un événement est programmé.",
+        _id_table(vocabularies.etats),
+    )
+    section(
         "Régions (`territoire.region`, et `region` de la fiche du centre)",
         "Codes officiels de l'INSEE (régions en vigueur depuis 2016), toujours entre guillemets.",
         _table(["Code", "Région"], [[f'`"{t.id}"`', t.libelle] for t in vocabularies.regions]),
