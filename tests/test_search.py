@@ -286,6 +286,8 @@ def test_json_shape(index):
         "dispositifs",
         "publics",
         "type",
+        "format",
+        "mode",
         "centre",
         "region",
         "departement",
