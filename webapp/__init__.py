@@ -12,6 +12,10 @@ The package is organised by area, one Flask blueprint per module:
 - `core/`: shared request machinery, no routes (catalogue, query parameters, pagination,
   facets, formatting filters, Markdown links, caching headers, error pages, security
   headers);
+- `agenda/`: events and training cycles, one home for a feature that spans people and
+  machines: the `/agenda` page, its iCalendar files (`ical`), Atom feed and JSON API
+  (`views`), its parameters and French date formatting; the email alerts live in
+  `alerts/` the same way;
 - here: the application factory, the `kb serve` command (`commands`) and the threaded
   server it runs (`serving`).
 
@@ -75,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .core.catalogue import Catalogue
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
+    from . import agenda
     from .publishing import hooks
     from .statistics import review
     from .statistics import views as statistics
@@ -111,4 +116,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(hooks.bp)  # publishing
     for blueprint in (statistics.bp, review.bp):  # statistics and annual reviews
         app.register_blueprint(blueprint)
+    app.register_blueprint(agenda.views.bp)  # the agenda: its page and its calendars
     return app

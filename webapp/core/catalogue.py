@@ -31,6 +31,8 @@ VOCABULARY_OF = {
     "dispositifs": "dispositifs",
     "publics": "publics",
     "type": "types",
+    "format": "formats",
+    "mode": "modes",
     "region": "regions",
     "departement": "departements",
 }

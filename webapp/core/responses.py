@@ -14,6 +14,8 @@ OPEN_PATHS = (
     "/api/",
     "/flux.atom",
     "/recherche.atom",
+    "/agenda.ics",
+    "/agenda.atom",
     "/oai",
     "/sitemap.xml",
     "/opensearch.xml",
