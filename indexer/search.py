@@ -29,7 +29,7 @@ from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
 from .keys import SORTS  # noqa: F401  (re-exported)
-from .scoring import Clause, Scorer, from_bitmap, to_bitmap
+from .scoring import Clause, Scorer, from_bitmap, term_docnums, to_bitmap
 from .store import IndexFolder, Piece, Registry, VersionReader
 
 log = logging.getLogger(__name__)
@@ -639,6 +639,15 @@ class SearchIndex:
         for key in ("thematiques", "dispositifs"):
             clauses += [Clause(key, value, 2.0) for value in meta.get(key) or ()]
         scores = snap.scorer.scores(clauses)
+        # The capitalisation chain comes first: the event a resource came from, what an
+        # event produced (either side may name the other).
+        linked = [snap.searcher.document_number(id=i) for i in meta.get("productions") or ()]
+        if meta.get("issu_de"):
+            linked.append(snap.searcher.document_number(id=meta["issu_de"]))
+        linked += list(term_docnums(snap.searcher.reader(), "liens", resource_id))
+        linked = [d for d in linked if d is not None]
+        if linked:
+            scores[linked] += float(scores.max()) + 1.0
         scores[docnum] = 0
         scores[~snap.live_mask] = 0
         candidates = np.flatnonzero(scores > 0)

@@ -75,11 +75,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # and `kb check` (run by the git hook on every push) should not pay for Flask.
     from flask import Flask
 
+    from . import agenda
     from .core import errors, formatting, responses, security
     from .core.catalogue import Catalogue
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
-    from . import agenda
     from .publishing import hooks
     from .statistics import review
     from .statistics import views as statistics

@@ -20,7 +20,7 @@ from kb.events import zone
 from kb.model import CANCELLED, DEFAULT_TIMEZONE
 
 PRODID = "-//Centres de ressources politique de la ville//Base de connaissances//FR"
-# SEQUENCE counts minutes since this date: it grows whenever the file changes.
+# SEQUENCE counts seconds since this date: it grows whenever the file changes.
 SEQUENCE_EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
@@ -33,7 +33,7 @@ class CalendarItem:
 
 
 def sequence(modified: dt.datetime) -> int:
-    return max(0, int((modified - SEQUENCE_EPOCH).total_seconds() // 60))
+    return max(0, int((modified - SEQUENCE_EPOCH).total_seconds()))
 
 
 def session_uid(resource_id: str, rank: int, host: str) -> str:

@@ -23,8 +23,8 @@ from ..core.facets import ActiveFilter, FacetGroup, active_filters, facet_groups
 from ..core.formatting import MONTHS
 from ..core.pagination import Pagination, paginate
 from ..core.params import InvalidParameters, read_count
-from ..dissemination.records import xml_text
 from ..core.responses import cacheable
+from ..dissemination.records import xml_text
 from .formatting import FILTERS
 from .ical import CalendarItem, build_calendar
 from .params import PERIOD_LABELS, AgendaParams, parse_agenda_args
@@ -75,9 +75,7 @@ class AgendaPage:
 
     @property
     def hidden_inputs(self) -> list[tuple[str, str]]:
-        return [
-            (k, v) for k, v in self.params.query_items() if k not in ("q", "page", "du", "au")
-        ]
+        return [(k, v) for k, v in self.params.query_items() if k not in ("q", "page", "du", "au")]
 
     @property
     def calendar_url(self) -> str:
@@ -222,7 +220,6 @@ def feed():
         date = f"{when.day} {MONTHS[when.month - 1]} {when.year}"
         atom.title(xml_text(f"{date} : {entry.hit.titre}{state}"))
         atom.link(href=url, rel="alternate", type="text/html")
-        atom.link(href=url + "/agenda.ics", rel="enclosure", type=ICS)
         atom.summary(xml_text(entry.hit.resume))
         published = dt.datetime.fromisoformat(entry.hit.date).replace(tzinfo=dt.UTC)
         atom.published(published)

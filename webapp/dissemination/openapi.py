@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from indexer.agenda import PERIODS
 from indexer.documents import FILTER_KEYS
 from indexer.query import MAX_QUERY_LENGTH
 from indexer.search import MAX_PER_PAGE, SORTS
@@ -397,6 +398,113 @@ def _search_parameters(catalogue: Catalogue) -> list[dict[str, Any]]:
     return parameters
 
 
+def _agenda_parameters(catalogue: Catalogue) -> list[dict[str, Any]]:
+    parameters = [p for p in _search_parameters(catalogue) if p["name"] not in ("tri", "par_page")]
+    day = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+    return parameters + [
+        {
+            "name": "periode",
+            "in": "query",
+            "description": "« a-venir » (par défaut), « passes », ou « tout » (par défaut "
+            "quand `du` ou `au` est donné).",
+            "schema": {"type": "string", "enum": list(PERIODS)},
+        },
+        {
+            "name": "du",
+            "in": "query",
+            "description": "Premier jour (AAAA-MM-JJ, compris).",
+            "schema": day,
+        },
+        {
+            "name": "au",
+            "in": "query",
+            "description": "Dernier jour (AAAA-MM-JJ, compris).",
+            "schema": day,
+        },
+        {
+            "name": "par_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        },
+    ]
+
+
+def _agenda_schemas() -> dict[str, Any]:
+    nullable_text = {"type": ["string", "null"]}
+    session = _object(
+        {
+            "debut": {
+                "type": "string",
+                "description": "Date (journée entière) ou date et heure ISO 8601 avec décalage.",
+            },
+            "fin": {
+                "type": "string",
+                "description": "Dernier jour compris, ou date et heure de fin.",
+            },
+            "journee_entiere": {"type": "boolean"},
+            "intitule": {"type": "string"},
+        },
+        optional=("intitule",),
+    )
+    event = {
+        "type": "object",
+        "required": [
+            "id",
+            "titre",
+            "url",
+            "type",
+            "centre",
+            "sessions",
+            "etat",
+            "calendrier",
+            "termine",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "titre": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "calendrier": {
+                "type": "string",
+                "format": "uri",
+                "description": "Fichier iCalendar de l'événement.",
+            },
+            "type": {"type": "string", "enum": ["evenement", "formation"]},
+            "centre": {"type": "string"},
+            "date": {"type": "string", "description": "Date de publication de l'annonce."},
+            "prochaine_session": {
+                "type": ["string", "null"],
+                "description": "Début de la prochaine session (ou de celle en cours) ; null pour un événement passé.",
+            },
+            "termine": {"type": "boolean"},
+            "format": nullable_text,
+            "mode": nullable_text,
+            "fuseau": {"type": "string"},
+            "etat": {"type": "string", "enum": ["programme", "annule", "reporte"]},
+            "date_initiale": nullable_text,
+            "sessions": {"type": "array", "items": session},
+            "lieu": {"type": ["object", "null"]},
+            "participants": nullable_text,
+            "inscription": {"type": ["object", "null"]},
+            "cout": nullable_text,
+        },
+    }
+    return {
+        "Evenement": event,
+        "Agenda": _object(
+            {
+                "total": {"type": "integer", "minimum": 0},
+                "periode": {"type": "string", "enum": list(PERIODS)},
+                "du": nullable_text,
+                "au": nullable_text,
+                "evenements": {"type": "array", "items": ref("Evenement")},
+                "facettes": {"type": "object"},
+                "pagination": {"type": "object"},
+                "calendrier": {"type": "string", "format": "uri"},
+            }
+        ),
+    }
+
+
 def describe_api(catalogue: Catalogue) -> dict[str, Any]:
     path_parameters = [
         {
@@ -492,6 +600,26 @@ def describe_api(catalogue: Catalogue) -> dict[str, Any]:
                     },
                 }
             },
+            "/agenda": {
+                "get": {
+                    "operationId": "agenda",
+                    "summary": "Événements et formations par date (mêmes paramètres que /agenda)",
+                    "description": "À venir par défaut, dans l'ordre de leur prochaine session "
+                    "(une session en cours compte) ; `periode=passes` : les passés, du plus "
+                    "récent au plus ancien ; `du` et `au` gardent les événements dont une "
+                    "session tombe entre ces dates. Le même agenda existe en iCalendar "
+                    "(`/agenda.ics`, lien `calendrier`) et en Atom (`/agenda.atom`).",
+                    "parameters": _agenda_parameters(catalogue),
+                    "responses": {
+                        "200": _json(
+                            ref("Agenda"), "Événements, facettes et pagination", CACHE_HEADERS
+                        ),
+                        "304": NOT_MODIFIED,
+                        "400": _error("Paramètres invalides (messages en français)"),
+                        "404": _error("Page au-delà de la dernière"),
+                    },
+                }
+            },
             "/ressources/{centre}/{fiche}": {
                 "get": {
                     "operationId": "ressource",
@@ -557,5 +685,5 @@ def describe_api(catalogue: Catalogue) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": {**_schemas(), **_agenda_schemas()}},
     }

@@ -18,7 +18,8 @@ from ..core.catalogue import Catalogue, CentreInfo
 from ..core.formatting import date_fr
 
 LANGUAGE = "fr"
-DCMI_TEXT = "Text"  # DCMI Type Vocabulary: every resource is mainly text
+DCMI_TEXT = "Text"  # DCMI Type Vocabulary: every resource is mainly text...
+DCMI_EVENT = "Event"  # ...except events and training cycles
 SCHEMA_TYPES = {
     "etude": "Report",
     "compte-rendu": "Report",
@@ -153,7 +154,8 @@ class Describer:
         elements.append(("date", meta["date"]))
         if meta.get("mise_a_jour"):
             elements.append(("date", meta["mise_a_jour"]))
-        elements.append(("type", DCMI_TEXT))
+        # DCMI Type Vocabulary: an event or a training cycle is an Event, the rest Text.
+        elements.append(("type", DCMI_EVENT if meta.get("evenement") else DCMI_TEXT))
         elements.append(("type", self.label("type", meta["type"])))
         elements.append(("format", "text/html"))
         elements.append(("identifier", self.absolute(meta["url"])))
@@ -255,6 +257,8 @@ class Describer:
             data["associatedMedia"] = [
                 {"@type": "MediaObject", "contentUrl": url} for url in self.attachment_urls(meta)
             ]
+        if meta.get("evenement"):
+            return event_json_ld(data, meta, publisher)
         return data
 
     def open_graph(self, meta: dict) -> list[tuple[str, str]]:
@@ -310,3 +314,89 @@ class Describer:
         width = max(len(name) for name, _ in fields)
         body = ",\n".join(f"  {name.ljust(width)} = {{{value}}}" for name, value in fields)
         return f"@misc{{crpv:{meta['id']},\n{body}\n}}"
+
+
+# schema.org values for events (https://schema.org/Event).
+EVENT_STATUS = {
+    "programme": "https://schema.org/EventScheduled",
+    "annule": "https://schema.org/EventCancelled",
+    "reporte": "https://schema.org/EventRescheduled",
+}
+ATTENDANCE_MODE = {
+    "presentiel": "https://schema.org/OfflineEventAttendanceMode",
+    "distanciel": "https://schema.org/OnlineEventAttendanceMode",
+    "hybride": "https://schema.org/MixedEventAttendanceMode",
+}
+COURSE_MODE = {"presentiel": "onsite", "distanciel": "online", "hybride": "blended"}
+
+
+def event_json_ld(article: dict[str, Any], meta: dict, organizer: dict) -> dict[str, Any]:
+    """An event as a schema.org `Event`, a training cycle as a `CourseInstance` (a kind
+    of Event): dates, status, attendance mode, location, offers."""
+    event = meta["evenement"]
+    sessions = event.get("sessions") or []
+    kept = ("@context", "@id", "url", "name", "description", "inLanguage", "about", "keywords")
+    data: dict[str, Any] = {key: article[key] for key in kept if key in article}
+    data["@type"] = "CourseInstance" if meta["type"] == "formation" else "Event"
+    data["organizer"] = organizer
+    if sessions:
+        data["startDate"] = sessions[0]["debut"]
+        data["endDate"] = sessions[-1]["fin"]
+    data["eventStatus"] = EVENT_STATUS.get(event.get("etat") or "programme")
+    if event.get("etat") == "reporte" and event.get("date_initiale"):
+        data["previousStartDate"] = event["date_initiale"]
+    mode = event.get("mode")
+    if mode:
+        data["eventAttendanceMode"] = ATTENDANCE_MODE[mode]
+        if data["@type"] == "CourseInstance":
+            data["courseMode"] = COURSE_MODE[mode]
+    place = event.get("lieu") or {}
+    locations: list[dict[str, Any]] = []
+    if place.get("nom") or place.get("adresse") or place.get("commune"):
+        physical: dict[str, Any] = {
+            "@type": "Place",
+            "name": place.get("nom") or place.get("adresse"),
+        }
+        address: dict[str, Any] = {"@type": "PostalAddress", "addressCountry": "FR"}
+        if place.get("adresse"):
+            address["streetAddress"] = place["adresse"]
+        if place.get("commune"):
+            physical["identifier"] = place["commune"]
+        physical["address"] = address
+        locations.append(physical)
+    if place.get("en_ligne"):
+        locations.append({"@type": "VirtualLocation", "url": place["en_ligne"]})
+    if locations:
+        data["location"] = locations[0] if len(locations) == 1 else locations
+    if event.get("participants"):
+        data["audience"] = {"@type": "Audience", "audienceType": event["participants"]}
+    registration = event.get("inscription") or {}
+    cost = event.get("cout")
+    if cost or registration:
+        offer: dict[str, Any] = {"@type": "Offer", "url": registration.get("url") or data["url"]}
+        if cost == "gratuit":
+            offer.update(price=0, priceCurrency="EUR")
+            data["isAccessibleForFree"] = True
+        elif cost:
+            offer["description"] = cost
+        offer["availability"] = (
+            "https://schema.org/SoldOut"
+            if registration.get("complet")
+            else "https://schema.org/InStock"
+        )
+        if registration.get("cloture"):
+            offer["validThrough"] = registration["cloture"]
+        data["offers"] = offer
+    if registration.get("places"):
+        data["maximumAttendeeCapacity"] = registration["places"]
+    if len(sessions) > 1:
+        data["subEvent"] = [
+            {
+                "@type": "Event",
+                "name": session.get("intitule") or f"{meta['titre']} ({rank}/{len(sessions)})",
+                "startDate": session["debut"],
+                "endDate": session["fin"],
+            }
+            for rank, session in enumerate(sessions, start=1)
+        ]
+    return data

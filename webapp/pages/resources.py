@@ -16,6 +16,8 @@ from markupsafe import Markup
 from kb.model import resource_url
 from kb.pages import attachment_url
 
+from ..agenda.chain import chain_of
+from ..agenda.views import now
 from ..core.catalogue import Location, current_catalogue
 from ..dissemination.records import Describer
 
@@ -49,7 +51,18 @@ def resource(centre: str, slug: str):
         source_url=source_url,
         vocabularies=catalogue.vocabularies,
         described=describe(resource_id),
+        **event_context(resource_id),
     )
+
+
+def event_context(resource_id: str) -> dict:
+    """The event part of the page (sessions, place...) and the capitalisation chain."""
+    meta = current_catalogue().metadata(resource_id)
+    return {
+        "event": (meta or {}).get("evenement"),
+        "chain": chain_of(current_catalogue(), meta),
+        "today": now().date(),
+    }
 
 
 @bp.get("/ressources/<centre>/<slug>/")
