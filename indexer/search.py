@@ -576,6 +576,34 @@ class SearchIndex:
                 plain = query.UserQuery(user_query.text, user_query.words, ())
                 return agenda.run(self, snap, request, plain)
 
+    def matching(self, q: str, filters: dict[str, tuple[str, ...]], ids: list[str]) -> list[str]:
+        """Those of `ids` that the search (words and filters) finds, in the given order
+        (email alerts check the resources that entered the base against each search)."""
+        with self._engine:
+            snap = self.snapshot()
+            _, mask = self._match(snap, query.parse(q))
+            filters = dict(filters)
+            if "annee" in filters:
+                known = list(snap.facets.values["annee"])
+                filters["annee"] = tuple(expand_years(filters["annee"], known))
+            bits = snap.facets.filter_bits(filters)
+            found = []
+            for resource_id in ids:
+                docnum = snap.searcher.document_number(id=resource_id)
+                if docnum is not None and mask[docnum] and (bits >> docnum) & 1:
+                    found.append(resource_id)
+            return found
+
+    def entered_since(self, since: str) -> list[dict]:
+        """Registry entries of the resources first published at or after `since` (ISO time)
+        and still online, oldest first."""
+        entries = [
+            entry
+            for entry in self.changes(since=since)
+            if not entry.get("retiree") and (entry.get("premiere") or "") >= since
+        ]
+        return sorted(entries, key=lambda entry: (entry["premiere"], entry["id"]))
+
     def linked(self, resource_id: str) -> list[dict]:
         """Stored metadata of the published resources whose `productions` or `issu_de`
         name `resource_id` (the other direction of the capitalisation chain)."""

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 from . import config
 
-COMMAND_MODULES = ("kb.commands", "indexer.commands", "publishing.commands", "webapp.commands")
+COMMAND_MODULES = (
+    "kb.commands",
+    "indexer.commands",
+    "publishing.commands",
+    "webapp.commands",
+    "alerts.commands",
+)
 
 # argparse's own messages, in French (argparse looks them up through gettext).
 _ARGPARSE_FR = {

@@ -123,6 +123,51 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+# Email alerts (docs/deploiement.md). The `courriel` names are fixed by the operators'
+# checks; the SMTP password is read from the environment only (KB_SMTP_MOT_DE_PASSE), never
+# from the file.
+SETTINGS += (
+    Setting("courriel.hote", "", "Serveur SMTP qui envoie les alertes (vide : pas d'envoi)."),
+    Setting("courriel.port", 587, "Port du serveur SMTP.", kind=int),
+    Setting(
+        "courriel.securite",
+        "starttls",
+        "Chiffrement de la connexion SMTP : « aucune », « starttls » ou « tls ».",
+    ),
+    Setting(
+        "courriel.utilisateur",
+        "",
+        "Compte SMTP (facultatif) ; son mot de passe est lu dans la variable "
+        "d'environnement KB_SMTP_MOT_DE_PASSE.",
+    ),
+    Setting(
+        "courriel.expediteur",
+        "",
+        "Adresse d'expédition des alertes, ex. « Ressources politique de la ville "
+        "<alertes@example.org> ».",
+    ),
+    Setting(
+        "alertes.base",
+        "instance/alertes.sqlite",
+        "Base SQLite des abonnements aux alertes (adresse, recherche, dates).",
+        env="KB_ALERTES_BASE",
+        is_path=True,
+    ),
+    Setting(
+        "alertes.secret",
+        "",
+        "Clé qui signe les liens des courriels (confirmation, désabonnement). Vide : une clé "
+        "aléatoire est créée à côté de la base des abonnements.",
+        env="KB_ALERTES_SECRET",
+    ),
+    Setting(
+        "alertes.envois_par_minute",
+        30.0,
+        "Nombre maximal de courriels envoyés par minute par « kb alertes envoyer ».",
+        kind=float,
+    ),
+)
+
 BY_KEY = {s.key: s for s in SETTINGS}
 
 

@@ -16,6 +16,7 @@ NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 CENTRE = '---\nnom: Centre Agenda (test)\nregion: "32"\nsite: https://centre.example.org\n---\n'
 OTHER_CENTRE = '---\nnom: Centre Voisin (test)\nregion: "11"\n---\n'
+ALERT_SECRET = "clé de test des alertes"
 HOSTILE_TITLE = 'Rencontre <script>alert(1)</script> "guillemets" ; virgule, deux-points: fin'
 
 
@@ -111,8 +112,22 @@ def build_agenda_site(base: Path) -> Site:
     index = base / "index"
     report = Indexer(content, index).update()
     assert report.ok, [p.format() for p in report.problems]
+    # Alerts switched on (the subscription form shows), with a server that is never called.
+    (base / "kb.toml").write_text(
+        '[courriel]\nhote = "127.0.0.1"\nport = 9\nsecurite = "aucune"\n'
+        'expediteur = "Alertes <alertes@example.org>"\n',
+        encoding="utf-8",
+    )
     return Site(content, index, outside)
 
 
 def agenda_config(site: Site, **overrides) -> dict:
-    return site.config(KB_NOW=NOW, KB_SITE_URL=SITE_URL, **overrides)
+    base = site.content.parent
+    return site.config(
+        KB_NOW=NOW,
+        KB_SITE_URL=SITE_URL,
+        KB_CONFIG=str(base / "kb.toml"),
+        KB_ALERTES_BASE=str(base / "instance" / "alertes.sqlite"),
+        KB_ALERTES_SECRET=ALERT_SECRET,
+        **overrides,
+    )

@@ -14,8 +14,9 @@ The package is organised by area, one Flask blueprint per module:
   headers);
 - `agenda/`: events and training cycles, one home for a feature that spans people and
   machines: the `/agenda` page, its iCalendar files (`ical`), Atom feed and JSON API
-  (`views`), its parameters and French date formatting; the email alerts live in
-  `alerts/` the same way;
+  (`views`), its parameters and French date formatting;
+- `alerts/`: the pages of the email alerts (subscription form, links of the emails); the
+  subscriptions and the sending, which need no Flask, are the top-level `alerts` package;
 - here: the application factory, the `kb serve` command (`commands`) and the threaded
   server it runs (`serving`).
 
@@ -75,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # and `kb check` (run by the git hook on every push) should not pay for Flask.
     from flask import Flask
 
-    from . import agenda
+    from . import agenda, alerts
     from .core import errors, formatting, responses, security
     from .core.catalogue import Catalogue
     from .dissemination import api, discovery, embed, feeds, oai
@@ -117,4 +118,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (statistics.bp, review.bp):  # statistics and annual reviews
         app.register_blueprint(blueprint)
     app.register_blueprint(agenda.views.bp)  # the agenda: its page and its calendars
+    app.register_blueprint(alerts.views.bp)  # email alerts: subscription and email links
+    app.jinja_env.globals.update(
+        alert_fields=alerts.views.alert_fields, alerts_enabled=alerts.views.alerts_enabled
+    )
     return app
