@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from . import schema
@@ -91,6 +90,9 @@ def check_url(ctx, value: Any, node: Node | None, name: str) -> str | None:
 
 def normalise_email(value: str) -> str | None:
     """The address in normal form, or None when it is not a well-formed address."""
+    # Imported here: it takes longer to load than the rest of `kb check` (git hook).
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except (EmailNotValidError, AttributeError):

@@ -87,7 +87,7 @@ def test_every_page_is_reachable_beyond_the_page_window(web_client):
         ("/api/v1/recherche?piliers=inconnu", "valeur inconnue"),
         ("/api/v1/recherche?par_page=1000", "par_page"),
         ("/api/v1/recherche?tri=titre", "tri inconnu"),
-        ("/api/v1/recherche?format=xml", "paramètre inconnu"),
+        ("/api/v1/recherche?sortie=xml", "paramètre inconnu"),
         ("/api/v1/centres?x=1", "aucun paramètre"),
     ],
 )

@@ -454,9 +454,12 @@ def test_demo_content_smoke(tmp_path):
     """The demo content shipped with the project: every page kind answers."""
     app = create_app({"KB_CONTENT": str(ROOT / "content"), "KB_INDEX": str(tmp_path / "i")})
     client = app.test_client()
-    assert client.get("/healthz").get_json()["ressources"] == 43
+    assert client.get("/healthz").get_json()["ressources"] == 51  # 43 resources, 8 events
     for url in (
         "/",
+        "/agenda",
+        "/agenda.ics",
+        "/ressources/crpv-demo-occitanie/cycle-qualification-laicite-2027",
         "/recherche?q=renouvellement",
         "/ressources/crpv-demo-nord/gusp-diagnostic-en-marchant",
         "/centres/crpv-demo-nord",
