@@ -15,7 +15,18 @@ from typing import Any
 from urllib.parse import quote
 
 from .loader import is_resource_file, resolve_relative
-from .model import ATTACHMENT_TYPES, Attachment, Centre, Periode, Resource, Territoire, resource_url
+from .model import (
+    ATTACHMENT_TYPES,
+    Attachment,
+    Centre,
+    Inscription,
+    Lieu,
+    Periode,
+    Resource,
+    Session,
+    Territoire,
+    resource_url,
+)
 from .render import render_markdown
 
 PAGE_FORMAT = 1  # bump when the page's content or the renderer's output changes
@@ -45,6 +56,8 @@ def link_resolver(folder: str):
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):  # event sessions: local times
+        return {"datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"date": value.isoformat()}
     if isinstance(value, tuple | list):
@@ -57,6 +70,8 @@ def _plain(value: Any) -> Any:
 def _date(value: Any) -> Any:
     if isinstance(value, dict) and "date" in value:
         return dt.date.fromisoformat(value["date"])
+    if isinstance(value, dict) and "datetime" in value:
+        return dt.datetime.fromisoformat(value["datetime"])
     return value
 
 
@@ -72,8 +87,20 @@ def resource_from_dict(data: dict[str, Any]) -> Resource:
     if data.get("periode") is not None:
         values["periode"] = Periode(_date(data["periode"]["debut"]), _date(data["periode"]["fin"]))
     values["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
-    for name in ("date", "mise_a_jour"):
+    for name in ("date", "mise_a_jour", "date_initiale"):
         values[name] = _date(data.get(name))
+    # Events (kb/events.py): sessions, place, registration.
+    values["sessions"] = tuple(
+        Session(_date(s["debut"]), _date(s["fin"]), s.get("intitule"))
+        for s in data.get("sessions") or ()
+    )
+    if data.get("lieu") is not None:
+        values["lieu"] = Lieu(**data["lieu"])
+    if data.get("inscription") is not None:
+        registration = dict(data["inscription"])
+        registration["cloture"] = _date(registration.get("cloture"))
+        values["inscription"] = Inscription(**registration)
+    values["link_lines"] = tuple(tuple(pair) for pair in data.get("link_lines") or ())
     for field in dataclasses.fields(Resource):
         if isinstance(values.get(field.name), list):
             values[field.name] = tuple(values[field.name])
