@@ -440,7 +440,8 @@ class Loader:
                 )
                 continue
             entry = files.get(target) if files is not None else None
-            exists = entry is not None or (files is None and self.source.exists(target))
+            # The source knows every file even when only some are loaded (a push's changes).
+            exists = entry is not None or self.source.exists(target)
             if not exists:
                 kind = "image" if link.is_image else "lien"
                 problems.append(

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from publication_support import GitServer, git, git_environment, resource
+from publication_support import GitServer, git, git_environment, resource, without_hook
 
 from indexer.search import SearchIndex
 from kb import cli
@@ -229,16 +229,25 @@ def test_another_branch_is_accepted_but_changes_nothing_online(server: GitServer
 
 def test_deleting_the_published_branch_is_refused(server: GitServer) -> None:
     clone = server.clone()
-    push = subprocess.run(
-        ["git", "push", "origin", ":main"],
-        cwd=clone.path,
-        env=git_environment(KB_PUSHER="admin-reseau"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def delete() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "push", "origin", ":main"],
+            cwd=clone.path,
+            env=git_environment(KB_PUSHER="admin-reseau"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    push = delete()
     assert push.returncode != 0
     assert "la branche publiée « main » ne peut pas être supprimée" in push.stderr
+    # Without the hook, git itself refuses (receive.denyDeletes, set by kb hooks install).
+    with without_hook(server, "pre-receive"):
+        push = delete()
+    assert push.returncode != 0
+    assert "deletion prohibited" in push.stderr
     assert server.main_commit() == server.published_commit()
 
 
@@ -417,10 +426,12 @@ def test_deleting_a_centre_card_is_refused_for_the_resources_it_breaks(
     beta.commit()
     push = beta.push("doc-beta")
     assert not push.accepted
+    # The resources online are not read: the card names them.
     assert (
-        "remote: centre-beta/mobilite-solidaire.md: erreur: la fiche du centre "
-        "« centre-beta/_centre.md » est absente" in push.output
-    )
+        "remote: centre-beta/_centre.md: erreur: la fiche du centre « centre-beta/_centre.md » "
+        "serait absente : les 2 ressource(s) en ligne du centre ne pourraient plus être "
+        "publiées (centre-beta/emploi/clauses-insertion.md, centre-beta/mobilite-solidaire.md)"
+    ) in push.output
 
 
 def test_the_documented_authorized_keys_line_sets_the_account(
