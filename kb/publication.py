@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import fnmatch
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -32,6 +32,7 @@ from .gitsource import Change, Git, GitTreeSource, is_null
 from .loader import CENTRE_CARD, Loader, LoadResult, is_resource_file
 from .model import ATTACHMENT_TYPES, ID_PATTERN, Resource
 from .problems import Problem, Severity, sort_key
+from .schema import PLACEHOLDER, placeholder_message
 
 # Where git servers put the authenticated account, in the order they are looked up:
 # gitolite, Gitea/Forgejo, GitLab, and a plain SSH server's forced command.
@@ -241,8 +242,52 @@ class TreeCheck:
 
 
 def load_commit(git: Git, commit: str, only: Iterable[str] | None = None) -> LoadResult:
+    """The files of `commit` (`only` these, if given), as the published branch judges them:
+    a sheet going online with the template's placeholders is an error."""
     with GitTreeSource(git, commit, only) as source:
-        return Loader(source).load()
+        result = Loader(source).load()
+        refuse_placeholders(result, source.read)
+    return result
+
+
+BODY_PLACEHOLDER = f"{PLACEHOLDER}."  # the template's text under each section
+
+
+def _template_placeholder(problem: Problem, read: Callable[[str], bytes]) -> bool:
+    """Whether a placeholder warning is about the template's own text: any field that
+    still holds it, or a body line that is exactly the template's (a sentence of the text
+    may well say « à compléter »)."""
+    if problem.message != placeholder_message("texte"):
+        return problem.message.endswith(f"contient encore « {PLACEHOLDER} »")
+    try:
+        lines = read(problem.path).decode("utf-8", errors="replace").splitlines()
+        line = lines[(problem.line or 1) - 1].strip()
+    except (OSError, IndexError):
+        return False
+    return line.casefold() in (BODY_PLACEHOLDER.casefold(), PLACEHOLDER.casefold())
+
+
+def refuse_placeholders(result: LoadResult, read: Callable[[str], bytes]) -> None:
+    """The template's placeholders in a sheet that would go online become errors.
+
+    `kb check` only warns (a sheet being written in a working copy); drafts never get
+    these warnings (the loader drops them).
+    """
+    for position, problem in enumerate(result.problems):
+        if problem.is_error or not is_resource_file(problem.path):
+            continue
+        if PLACEHOLDER not in problem.message or not _template_placeholder(problem, read):
+            continue
+        result.problems[position] = replace(
+            problem,
+            severity=Severity.ERROR,
+            message=f"{problem.message} : une fiche publiée ne peut pas garder les textes du "
+            "modèle ; complétez-la, ou laissez-la en « statut: brouillon »",
+        )
+        result.invalid_paths.add(problem.path)
+    for resource in list(result.resources.values()):
+        if resource.path in result.invalid_paths:
+            del result.resources[resource.id]
 
 
 def validate_tree(

@@ -1,11 +1,16 @@
-"""`kb serve`: update the index, then serve the web app (werkzeug, threaded)."""
+"""`kb serve`: update the index, then serve the web app (werkzeug, threaded); `kb apercu`:
+the same for a clone of the content repository, with the index outside it."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import os
 import sys
+from pathlib import Path
 
-from indexer.commands import update_index
+from indexer.commands import IndexInContent, update_index
 from indexer.store import IndexLocked
 from kb.config import Settings
 
@@ -18,13 +23,31 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         description="Met à jour l'index de recherche puis sert le site sur http://HÔTE:PORT. "
         "Pour la production, utilisez gunicorn (voir docs/deploiement.md).",
     )
-    serve.add_argument(
-        "--host", default="127.0.0.1", metavar="HÔTE", help="adresse d'écoute (défaut : 127.0.0.1)"
+    serve.set_defaults(handler=run_serve)
+
+    preview = subparsers.add_parser(
+        "apercu",
+        parents=[parent],
+        help="voir un clone du dépôt de contenu comme sur le site, sans rien y écrire",
+        description="Indexe le dossier de contenu (par défaut ./content, ou --content .) dans "
+        "le cache de l'utilisateur, hors du dossier, puis sert le site sur http://HÔTE:PORT. "
+        "Rien n'est écrit dans le dossier de contenu : le prochain envoi n'emporte rien de "
+        "plus. Les brouillons n'apparaissent pas, comme en ligne.",
     )
+    for command in (serve, preview):
+        command.add_argument(
+            "--host",
+            default="127.0.0.1",
+            metavar="HÔTE",
+            help="adresse d'écoute (défaut : 127.0.0.1)",
+        )
     serve.add_argument(
         "--port", type=int, default=5000, help="port d'écoute (défaut : 5000 ; 0 : un port libre)"
     )
-    serve.set_defaults(handler=run_serve)
+    preview.add_argument(
+        "--port", type=int, default=0, help="port d'écoute (défaut : 0, un port libre)"
+    )
+    preview.set_defaults(handler=run_preview)
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,7 +71,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     try:
         report = update_index(settings)
-    except IndexLocked as exc:
+    except (IndexLocked, IndexInContent) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 1
     print(("Index reconstruit : " if report.rebuilt else "Index mis à jour : ") + report.summary())
@@ -69,3 +92,22 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def preview_index(content: Path) -> Path:
+    """Where `kb apercu` keeps the index of a content folder: the user's cache, one folder
+    per content folder (kept between runs, so the next preview only reads what changed)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    key = hashlib.sha256(str(content.resolve()).encode("utf-8")).hexdigest()[:16]
+    return Path(cache) / "crpv-kb" / "apercu" / key / "index"
+
+
+def run_preview(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.content.is_dir():
+        print(f"erreur : dossier de contenu introuvable : {settings.content}", file=sys.stderr)
+        return 2
+    index = preview_index(settings.content)
+    settings = dataclasses.replace(settings, values={**settings.values, "index": index})
+    print(f"Aperçu de {settings.content.resolve()} : rien n'est écrit dans ce dossier.")
+    print(f"(index de l'aperçu : {index})")
+    return run_serve(args, settings)
