@@ -118,7 +118,7 @@ def timed_push(clone: Path) -> tuple[float, float, subprocess.CompletedProcess]:
     return time.perf_counter() - started, children_cpu() - cpu, done
 
 
-def measure(size: int, rounds: int) -> dict[str, float]:
+def measure(size: int, rounds: int, accepted_rounds: int) -> dict[str, float]:
     from kb.config import load_settings
     from kb.gitsource import Git
     from kb.publication import PublicationSettings, review_push
@@ -149,7 +149,7 @@ def measure(size: int, rounds: int) -> dict[str, float]:
         assert not review.accepted
         git("reset", "-q", "--hard", "HEAD~1", cwd=clone)
     accepted, accepted_cpu = [], []
-    for n in range(rounds):
+    for n in range(accepted_rounds):
         path = clone / "centre-00" / f"mesure-{time.time_ns()}.md"
         path.write_text(GOOD.format(n=n), encoding="utf-8")
         git("add", "-A", cwd=clone)
@@ -162,8 +162,8 @@ def measure(size: int, rounds: int) -> dict[str, float]:
         "refusee": statistics.median(refused),
         "refusee_cpu": statistics.median(refused_cpu),
         "avant": statistics.median(before),
-        "acceptee": statistics.median(accepted),
-        "acceptee_cpu": statistics.median(accepted_cpu),
+        "acceptee": statistics.median(accepted) if accepted else float("nan"),
+        "acceptee_cpu": statistics.median(accepted_cpu) if accepted else float("nan"),
     }
 
 
@@ -171,10 +171,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Mesure la publication par git push.")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--acceptees", type=int, default=None, help="poussées acceptées (défaut : --rounds)"
+    )
     args = parser.parse_args()
     rows = []
     for size in args.sizes:
-        result = measure(size, args.rounds)
+        accepted = args.rounds if args.acceptees is None else args.acceptees
+        result = measure(size, args.rounds, accepted)
         rows.append(
             f"| {size:,} | {result['refusee']:.2f} s ({result['refusee_cpu']:.2f} s) | "
             f"{result['avant']:.2f} s | {result['acceptee']:.2f} s "
