@@ -1,22 +1,23 @@
 """What is online, read from an index folder without writing anything: the published state
 that a push is checked against (see kb.publication.PublishedState).
 
-    ids online -> the file of each           the live version's state (etat.sqlite)
-    every id ever published -> its centre    the registry (registre.sqlite)
-    aliases online -> the id they lead to    the live Whoosh version (field `alias`)
-    the commit online                        publication.json
+Everything lives in the live version (indexer/store.py):
 
-Everything about where these live is in this module: when the registry or the record of
-the commit online move, only `_Locations` changes.
+    ids online -> the file of each               etat.sqlite, table fichiers
+    every id ever published -> its centre        etat.sqlite, table publications (registry)
+    every alias ever published -> its centre     etat.sqlite, table alias
+    aliases online -> the id they lead to        table alias (retire IS NULL); versions
+                                                 written before it: Whoosh's `alias` field
+    the commit online                            infos.json of the version
+
+Everything about where these live is in this module.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -24,26 +25,7 @@ from whoosh.index import EmptyIndexError
 
 from kb.publication import PublishedState, centre_of
 
-from .store import REGISTRY, STATE, IndexFolder
-
-STATUS_FILE = "publication.json"  # written by the publisher: {"commit": ..., ...}
-
-
-@dataclass(frozen=True)
-class _Locations:
-    registry: Path
-    status: Path
-    generation: Path | None  # the live version (None: no index yet)
-
-
-def _locations(index_root: Path) -> _Locations:
-    folder = IndexFolder(index_root)
-    name = folder.current_name()
-    return _Locations(
-        registry=index_root / REGISTRY,
-        status=index_root / STATUS_FILE,
-        generation=index_root / name if name else None,
-    )
+from .store import STATE, IndexFolder
 
 
 @contextmanager
@@ -52,33 +34,48 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
         yield db
 
 
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
 def published_state(index_root: Path | str) -> PublishedState:
     """The published state of an index folder; `known` is False when there is no index."""
-    where = _locations(Path(index_root).resolve())
-    if where.generation is None and not where.registry.is_file():
+    folder = IndexFolder(Path(index_root).resolve())
+    if not folder.exists():
         return PublishedState(known=False)
+    generation = folder.current()
     owners: dict[str, str] = {}
-    if where.registry.is_file():
-        with _read_only(where.registry) as db:
-            for (resource_id,) in db.execute("SELECT id FROM publications"):
-                owners[resource_id] = centre_of(resource_id)
     online: dict[str, str] = {}
     invalid: set[str] = set()
-    aliases: dict[str, str] = {}
-    if where.generation is not None:
-        with _read_only(where.generation / STATE) as db:
+    aliases: dict[str, str] | None = None
+    with _read_only(generation / STATE) as db:
+        tables = _tables(db)
+        if "fichiers" in tables:
             rows = db.execute("SELECT path, id, indexed, valide FROM fichiers")
             for path, resource_id, indexed, valid in rows:
                 if indexed and resource_id:
                     online[resource_id] = path
                 if not valid:
                     invalid.add(path)
-        aliases = _aliases(where.generation)
-    for alias, target in aliases.items():
-        owners.setdefault(alias, centre_of(target))
+        if "publications" in tables:
+            for (resource_id,) in db.execute("SELECT id FROM publications"):
+                owners[resource_id] = centre_of(resource_id)
+        if "alias" in tables:
+            aliases = {}
+            for alias, target, centre, removed in db.execute(
+                "SELECT alias, cible, centre, retire FROM alias"
+            ):
+                owners[alias] = centre or centre_of(target)
+                if removed is None:
+                    aliases[alias] = target
+    if aliases is None:  # a version written before the registry kept aliases
+        aliases = _aliases(generation)
+        for alias, target in aliases.items():
+            owners.setdefault(alias, centre_of(target))
+    commit = folder.read_info(generation).get("commit")
     return PublishedState(
         known=True,
-        commit=_commit_online(where.status),
+        commit=commit if isinstance(commit, str) and commit else None,
         online=online,
         owners=owners,
         aliases=aliases,
@@ -106,12 +103,3 @@ def _aliases(generation: Path) -> dict[str, str]:
     finally:
         ix.close()
     return found
-
-
-def _commit_online(status: Path) -> str | None:
-    try:
-        data = json.loads(status.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    commit = data.get("commit") if isinstance(data, dict) else None
-    return commit if isinstance(commit, str) and commit else None

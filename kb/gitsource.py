@@ -337,6 +337,11 @@ class GitTreeSource:
             raise FileNotFoundError(path)
         return self._reader.read(entry.sha)
 
+    def exists(self, path: str) -> bool:
+        """Whether `path` is a file of the commit (links are checked against the whole
+        tree even when only the changed files are loaded)."""
+        return self.stat(path) is not None
+
     def stat(self, path: str) -> SourceEntry | None:
         """One file's entry without listing the whole tree (None: absent, a link, a
         submodule or hidden): what an update of a few changed paths needs."""

@@ -225,7 +225,7 @@ def run_pre_receive(args: argparse.Namespace, settings: Settings) -> int:
         updates = read_updates(data.decode("utf-8", errors="replace").splitlines())
         state = None
         if any(ref == publication.ref for _old, _new, ref in updates):
-            from .published import published_state
+            from indexer.published import published_state
 
             state = published_state(settings.index)
         git = Git(_repository())

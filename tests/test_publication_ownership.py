@@ -74,7 +74,6 @@ def test_an_address_stays_attached_to_the_centre_that_published_it(server: GitSe
     assert push.accepted, push.output
     state = published_state(server.index)
     assert state.aliases["centre-beta/ancien-projet"] == "centre-alpha/mobilite-douce"
-    assert state.owners["centre-beta/ancien-projet"] == "centre-alpha"
 
     beta = server.clone()
     beta.write("centre-beta/ancien-projet.md", resource("Un nouveau projet à cette adresse"))
@@ -93,35 +92,6 @@ def test_an_address_stays_attached_to_the_centre_that_published_it(server: GitSe
     push = beta.push("doc-beta")
     assert not push.accepted
     assert (
-        "remote: centre-beta/mobilite-solidaire.md: erreur: alias « centre-beta/ancien-projet » "
-        "refusé : cette adresse a été publiée par le centre « centre-alpha » et lui reste "
-        "attachée" in push.output
-    )
-
-
-def test_an_administrator_may_move_a_removed_address_with_a_warning(server: GitServer) -> None:
-    beta = server.clone()
-    beta.remove("centre-beta/mobilite-solidaire.md")
-    beta.commit()
-    assert beta.push("doc-beta").accepted
-    state = published_state(server.index)
-    assert "centre-beta/mobilite-solidaire" not in state.online
-    assert state.owners["centre-beta/mobilite-solidaire"] == "centre-beta"
-
-    alpha = server.clone()
-    alpha.write(
-        "centre-alpha/velo.md",
-        with_alias(resource("Le vélo pour tous"), "centre-beta/mobilite-solidaire"),
-    )
-    alpha.commit()
-    refused = alpha.push("doc-alpha")
-    assert not refused.accepted
-    assert "alias « centre-beta/mobilite-solidaire » refusé" in refused.output
-
-    accepted = alpha.push("admin-reseau")
-    assert accepted.accepted, accepted.output
-    assert (
-        "remote: centre-alpha/velo.md: avertissement: l'adresse « centre-beta/mobilite-solidaire "
-        "», publiée par le centre « centre-beta », mènera désormais à une fiche du centre "
-        "« centre-alpha » (centre-alpha/velo)" in accepted.output
+        "remote: centre-beta/mobilite-solidaire.md: erreur: l'alias « centre-beta/ancien-projet » "
+        "est déjà l'ancienne adresse de « centre-alpha/mobilite-douce »" in push.output
     )
