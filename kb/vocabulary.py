@@ -119,9 +119,16 @@ def _load_vocabulary(name: str) -> Vocabulary:
     return Vocabulary(name, terms)
 
 
-@functools.cache
 def fingerprint() -> str:
-    """Changes whenever a vocabulary or the thesaurus file changes."""
+    """Changes whenever a vocabulary, the thesaurus file or the territorial reference in
+    force (the imported QPV list) changes: the index then holds other labels and names."""
+    from .territories import current
+
+    return f"{_files_fingerprint()}-{current().fingerprint}"
+
+
+@functools.cache
+def _files_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in (*VOCABULARY_NAMES, "thesaurus"):
         digest.update((resources.files("kb") / "vocabularies" / f"{name}.yaml").read_bytes())
