@@ -10,6 +10,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
 from whoosh.util.numeric import byte_to_length
 
+from kb import territories
 from kb.model import Centre, Resource
 from kb.quality import quality_marks
 from kb.render import plain_text
@@ -109,6 +110,7 @@ def resource_region(resource: Resource, context: DocumentContext) -> str | None:
 
 def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list[str]]:
     region = resource_region(resource, context)
+    places = territories.current().facet_codes(resource.territoire)
     return {
         "piliers": list(resource.piliers),
         "thematiques": list(resource.thematiques),
@@ -118,14 +120,19 @@ def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list
         "centre": [resource.centre],
         "region": [region] if region else [],
         "departement": [resource.territoire.departement] if resource.territoire.departement else [],
+        "commune": places["commune"],
+        "epci": places["epci"],
+        "qpv": places["qpv"],
         "annee": [str(resource.date.year)],
     }
 
 
 def keyword_text(resource: Resource, context: DocumentContext) -> str:
-    """Keywords and the labels of the resource's vocabulary terms, searchable as words."""
+    """Keywords, the labels of the resource's vocabulary terms and the names and codes of
+    its places (commune, EPCI, QPV, department, region), searchable as words."""
     vocab = context.vocabularies
     parts = list(resource.mots_cles)
+    parts += territories.current().places(resource.territoire).names()
     parts += [vocab.thematiques.label(t) for t in resource.thematiques]
     parts += [vocab.publics.label(p) for p in resource.publics]
     for dispositif_id in resource.dispositifs:
@@ -155,6 +162,7 @@ def metadata(resource: Resource, context: DocumentContext) -> str:
             "path": resource.path,
             # For the descriptions given to others (feeds, API, OAI-PMH, sitemap).
             "communes": list(resource.territoire.communes),
+            "epci": list(resource.territoire.epci),
             "qpv": list(resource.territoire.qpv),
             "porteur": resource.porteur,
             "partenaires": list(resource.partenaires),

@@ -10,6 +10,9 @@ FILTER_KEYS = (
     "centre",
     "region",
     "departement",
+    "commune",
+    "epci",
+    "qpv",
     "annee",
 )
 

@@ -20,6 +20,7 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.scoring import BM25F
 
+from kb import territories
 from kb.vocabulary import load_vocabularies
 
 from . import highlight, query, ranking, spelling
@@ -300,6 +301,10 @@ class SearchIndex:
             return vocab.regions.label(value)
         if key == "departement":
             return vocab.departements.label(value)
+        if key == "commune":
+            return territories.current().commune_label(value)
+        if key in ("epci", "qpv"):
+            return territories.current().label(key, value)
         if key == "centre":
             centres = (snapshot or self.snapshot()).centres
             return centres.get(value, {}).get("nom", value)

@@ -196,6 +196,40 @@ class Places:
         return out
 
 
+# How each level is named for people (pages, feeds, OAI coverage).
+KIND_LABELS = {
+    "region": "région",
+    "departement": "département",
+    "commune": "commune",
+    "epci": "intercommunalité",
+    "qpv": "quartier prioritaire",
+}
+CODE_LABELS = {
+    "region": "code INSEE",
+    "departement": "code INSEE",
+    "commune": "code INSEE",
+    "epci": "SIREN",
+    "qpv": "code QPV",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRef:
+    """One place named: kind (`commune`...), code, and its name (the code when unknown)."""
+
+    kind: str
+    code: str
+    nom: str
+    known: bool = True  # False: a code missing from the reference (or the QPV list)
+
+    def describe(self) -> str:
+        """`Amiens (commune, code INSEE 80021)`; `Quartier prioritaire QP093028` when the
+        code is not in the reference."""
+        if not self.known:
+            return self.nom
+        return f"{self.nom} ({KIND_LABELS[self.kind]}, {CODE_LABELS[self.kind]} {self.code})"
+
+
 class Territories:
     """The reference and the QPV list in force: names, codes and what contains what."""
 
@@ -271,6 +305,37 @@ class Territories:
             tuple(self.epci[c] for c in epci_codes if c in self.epci),
             tuple(self.qpv.get(code, code) for code in territoire.qpv),
         )
+
+    def place_refs(
+        self,
+        region: str | None = None,
+        departement: str | None = None,
+        communes: Iterable[str] = (),
+        epci: Iterable[str] = (),
+        qpv: Iterable[str] = (),
+    ) -> list[PlaceRef]:
+        """Every place of a territory given by codes, from the largest to the smallest;
+        the EPCI of the communes are added."""
+        communes = list(communes)
+        epci_codes = list(epci)
+        for code in communes:
+            commune = self.communes.get(code)
+            if commune and commune.epci and commune.epci not in epci_codes:
+                epci_codes.append(commune.epci)
+        refs = [self.place_ref("region", region)] if region else []
+        if departement:
+            refs.append(self.place_ref("departement", departement))
+        refs += [self.place_ref("epci", code) for code in epci_codes]
+        refs += [self.place_ref("commune", code) for code in communes]
+        refs += [self.place_ref("qpv", code) for code in qpv]
+        return refs
+
+    def place_ref(self, kind: str, code: str) -> PlaceRef:
+        name = self.label(kind, code)
+        if name != code:
+            return PlaceRef(kind, code, name)
+        # Not in the reference: a QPV of the 2015 geography, or no list imported.
+        return PlaceRef(kind, code, f"{KIND_LABELS[kind].capitalize()} {code}", False)
 
     def facet_codes(self, territoire: Territoire) -> dict[str, list[str]]:
         """Codes by facet: a municipal arrondissement counts for its commune too, a

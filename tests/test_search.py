@@ -289,6 +289,9 @@ def test_json_shape(index):
         "centre",
         "region",
         "departement",
+        "commune",
+        "epci",
+        "qpv",
         "annee",
     }
     assert set(data["facettes"]["centre"][0]) == {"valeur", "libelle", "nombre"}

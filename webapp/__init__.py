@@ -40,6 +40,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kb import territories
 from kb.config import SETTINGS, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     settings = settings_from_config(config)
     app.config["KB_SETTINGS"] = settings
+    territories.configure(settings.index, settings.content)  # where the QPV list is
 
     catalogue = Catalogue(settings)
     if app.config["KB_BUILD_INDEX"]:

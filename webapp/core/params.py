@@ -36,6 +36,9 @@ FACET_TITLES = {
     "centre": "Centres de ressources",
     "region": "Régions",
     "departement": "Départements",
+    "commune": "Communes",
+    "epci": "Intercommunalités (EPCI)",
+    "qpv": "Quartiers prioritaires",
     "annee": "Années de publication",
 }
 FILTER_NAMES = {
@@ -47,6 +50,9 @@ FILTER_NAMES = {
     "centre": "Centre",
     "region": "Région",
     "departement": "Département",
+    "commune": "Commune",
+    "epci": "Intercommunalité",
+    "qpv": "Quartier prioritaire",
     "annee": "Année",
 }
 SORT_LABELS = {"pertinence": "pertinence", "date": "date (plus récentes d'abord)"}

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from kb import territories
 from kb.model import resource_url
 from kb.pages import attachment_url
 
@@ -54,6 +55,11 @@ def resource(centre: str, slug: str):
         source_url=source_url,
         vocabularies=catalogue.vocabularies,
         described=describe(resource_id),
+        places=territories.current().place_refs(
+            communes=found.territoire.communes,
+            epci=found.territoire.epci,
+            qpv=found.territoire.qpv,
+        ),
     )
 
 
