@@ -76,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .core.catalogue import Catalogue
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
+    from .pages import territories as territory_pages
     from .publishing import hooks
     from .statistics import review
     from .statistics import views as statistics
@@ -94,6 +95,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["KB_SETTINGS"] = settings
     territories.configure(settings.index, settings.content)  # where the QPV list is
 
+    @app.before_request
+    def _own_territories() -> None:
+        # The QPV list is the one of this app's instance, even when a process holds
+        # several apps (tests): cheap, it only sets two paths.
+        territories.configure(settings.index, settings.content)
+
     catalogue = Catalogue(settings)
     if app.config["KB_BUILD_INDEX"]:
         report = catalogue.ensure_index()
@@ -106,7 +113,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.install(app)
     errors.install(app)
     responses.install(app)
-    for blueprint in (home.bp, search.bp, resources.bp, browse.bp, files.bp):  # pages
+    pages = (home.bp, search.bp, resources.bp, browse.bp, territory_pages.bp, files.bp)
+    for blueprint in pages:
         app.register_blueprint(blueprint)
     for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)

@@ -161,10 +161,10 @@ def label(key: str, value: str) -> str:
 
 
 def place_url(kind: str, code: str) -> str:
-    """Where a place of a resource leads: the resources of that place."""
-    from flask import url_for
+    """Where a place of a resource leads: its territory page."""
+    from ..pages.territories import place_url as territory_page
 
-    return url_for("search.results", **{kind: code})
+    return territory_page(kind, code)
 
 
 def install(app: Flask) -> None:
