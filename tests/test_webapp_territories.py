@@ -90,6 +90,15 @@ def test_place_filters_in_feeds(client) -> None:
     feed = feedparser.parse(client.get("/recherche.atom?commune=80021").get_data())
     assert [entry.link for entry in feed.entries] == ["https://ressources.example.org" + GUSP]
     assert "Commune : Amiens (80)" in feed.feed.title
+    categories = {(t.term, t.label, t.scheme) for t in feed.entries[0].tags}
+    site = "https://ressources.example.org"
+    assert ("80021", "Amiens", site + "/territoires/communes/") in categories
+    assert (
+        "QN08003M",
+        "Les Hortillonnages Nord (fictif)",
+        site + "/territoires/qpv/",
+    ) in categories
+    assert ("248000531", "CA Amiens Métropole", site + "/territoires/epci/") in categories
 
 
 def test_oai_coverage_names_places(client) -> None:
@@ -233,3 +242,13 @@ def test_department_map_renderer_is_reusable() -> None:
     assert legend[0] == "0 action" and legend[-1].endswith("12 actions")
     assert [b.level for b in bands(12)] == [0, 1, 2, 3, 4, 5]
     assert [(b.low, b.high) for b in bands(2)] == [(0, 0), (1, 1), (2, 2)]
+
+
+def test_qpv_page_links_its_communes(client) -> None:
+    html = client.get("/territoires/qpv/QN06909M").get_data(as_text=True)  # two communes
+    tree = etree.HTML(html)
+    links = tree.xpath('//dl[@class="place-facts"]//a')
+    assert [(a.text, a.get("href")) for a in links] == [
+        ("Vaulx-en-Velin", "/territoires/communes/69256"),
+        ("Villeurbanne", "/territoires/communes/69266"),
+    ]

@@ -265,28 +265,36 @@ def _html(kind: str, code: str):
     )
 
 
-def _details(place: Place) -> list[tuple[str, str]]:
-    """A few facts about the place (code, members…), as (term, description) pairs."""
+def _details(place: Place) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """A few facts about the place (code, communes…): (term, [(text, link or None)])."""
     places = territories.current()
-    facts = []
+    facts: list[tuple[str, list[tuple[str, str | None]]]] = []
     if place.kind in ("region", "departement", "commune"):
-        facts.append(("Code INSEE", place.code))
+        facts.append(("Code INSEE", [(place.code, None)]))
     if place.kind == "epci":
         epci = places.epci[place.code]
-        facts.append(("Numéro SIREN", place.code))
-        facts.append(("Communes membres", str(len(epci.communes))))
+        facts.append(("Numéro SIREN", [(place.code, None)]))
+        facts.append(("Communes membres", [(str(len(epci.communes)), None)]))
     if place.kind == "commune":
         commune = places.communes[place.code]
         if commune.codes_postaux:
-            facts.append(("Codes postaux", ", ".join(commune.codes_postaux)))
+            facts.append(("Codes postaux", [(", ".join(commune.codes_postaux), None)]))
     if place.kind == "qpv":
-        facts.append(("Code du quartier", place.code))
+        facts.append(("Code du quartier", [(place.code, None)]))
         qpv = places.qpv.get(place.code)
         if qpv:
-            names = ", ".join(places.label("commune", c) for c in qpv.communes)
-            facts.append(("Communes" if len(qpv.communes) > 1 else "Commune", names))
+            links = [
+                (
+                    places.label("commune", c),
+                    place_url("commune", c) if c in places.communes else None,
+                )
+                for c in qpv.communes
+            ]
+            facts.append(("Communes" if len(links) > 1 else "Commune", links))
         else:
-            facts.append(("Nom", "absent de la liste des quartiers prioritaires en vigueur"))
+            facts.append(
+                ("Nom", [("absent de la liste des quartiers prioritaires en vigueur", None)])
+            )
     return facts
 
 
