@@ -119,9 +119,9 @@ def _render(counts, links, title, unit, ident, table_caption, zero_rows) -> Mark
         f'<figcaption id="{ident}-titre" class="dmap-title">{escape(title)}</figcaption>',
         f'<a class="skip-link dmap-skip" href="#{ident}-tableau">Passer la carte : aller au '
         "tableau des données</a>",
-        f'<svg class="dmap-svg" viewBox="{x:g} {y:g} {width:g} {height:g}" role="group" '
-        f'aria-labelledby="{ident}-titre" xmlns="http://www.w3.org/2000/svg" '
-        'focusable="false">',
+        # No role on the <svg>: the figure (named by its caption) groups the links.
+        f'<svg class="dmap-svg" viewBox="{x:g} {y:g} {width:g} {height:g}" '
+        'xmlns="http://www.w3.org/2000/svg">',
     ]
     for code, (bx, by, bw, bh) in sorted(shapes.insets.items()):
         parts.append(
@@ -148,7 +148,8 @@ def _render(counts, links, title, unit, ident, table_caption, zero_rows) -> Mark
         else:
             parts.append(f"<g><title>{escape(label)}</title>{path}</g>")
     parts.append("</svg>")
-    parts.append(f'<ul class="dmap-legend" aria-label="Légende : {escape(title)}">')
+    parts.append(f'<p class="dmap-legend-title" id="{ident}-legende">Légende</p>')
+    parts.append('<ul class="dmap-legend">')
     for band in scale:
         parts.append(
             f'<li><svg class="dmap-swatch" viewBox="0 0 14 14" width="14" height="14" '
