@@ -25,7 +25,9 @@ from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 # body). A word of the description is thus scored twice, in `descriptif` and in `texte`.
 # Three fields per query term rather than one per part of the resource (five): each field
 # costs one posting list per term at query time.
-TEXT_FIELDS = {"titre": 3.0, "descriptif": 1.5, "texte": 1.0}
+# The names and codes of the resource's places have a field of their own (`lieux`): words
+# of a place name match there, without lengthening the other fields.
+TEXT_FIELDS = {"titre": 3.0, "descriptif": 1.5, "texte": 1.0, "lieux": 0.5}
 
 
 class Codec(W3Codec):
@@ -76,6 +78,7 @@ def build_schema() -> Schema:
         titre=TEXT(analyzer=french, stored=True),
         descriptif=TEXT(analyzer=french),
         texte=TEXT(analyzer=french),
+        lieux=TEXT(analyzer=french),
         corps=STORED(),
         # Dispositifs and thesaurus classes a resource names, each repeated by where it is
         # named (see `_weighted`): scored like words, a title counting more than the body.
@@ -128,11 +131,9 @@ def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list
 
 
 def keyword_text(resource: Resource, context: DocumentContext) -> str:
-    """Keywords, the labels of the resource's vocabulary terms and the names and codes of
-    its places (commune, EPCI, QPV, department, region), searchable as words."""
+    """Keywords and the labels of the resource's vocabulary terms, searchable as words."""
     vocab = context.vocabularies
     parts = list(resource.mots_cles)
-    parts += territories.current().places(resource.territoire).names()
     parts += [vocab.thematiques.label(t) for t in resource.thematiques]
     parts += [vocab.publics.label(p) for p in resource.publics]
     for dispositif_id in resource.dispositifs:
@@ -201,10 +202,12 @@ def to_document(resource: Resource, context: DocumentContext) -> dict:
     body = resource.body_text or plain_text(resource.body)
     keywords = keyword_text(resource, context)
     description = "\n".join((resource.resume, keywords))
+    # The names and codes of its places (region, department, EPCI, commune, QPV).
+    places = " ; ".join(territories.current().places(resource.territoire).names())
     text = "\n".join((description, body))
     # The spelling lexicon comes from the descriptive fields only: they hold the words people
     # search for, and indexing whole bodies twice more (folded and accented) tripled the cost.
-    spelling = "\n".join((resource.titre, resource.resume, keywords))
+    spelling = "\n".join((resource.titre, resource.resume, keywords, places))
     parts = [terms(resource.titre), terms(description), terms(body)]
     named = [glossary().detect(part) for part in parts]
     named.append(set(resource.dispositifs))
@@ -216,6 +219,7 @@ def to_document(resource: Resource, context: DocumentContext) -> dict:
         "titre": resource.titre,
         "descriptif": description,
         "texte": text,
+        "lieux": places,
         "corps": body,
         "glossaire": _weighted(named),
         "concepts": _weighted(classes),
