@@ -50,7 +50,7 @@ from .workers import parallel_allowed
 CENTRES_FILE = "centres.json"
 # Bump when the schema, the stored metadata or the analysis changes: existing indexes are
 # then rebuilt.
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7
 
 
 def index_fingerprint() -> str:
