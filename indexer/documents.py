@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
-from whoosh.util.numeric import byte_to_length
 
 from kb import territories
 from kb.model import Centre, Resource
@@ -17,6 +15,7 @@ from kb.render import plain_text
 from kb.vocabulary import Vocabularies
 
 from .analysis import french_analyzer, spelling_analyzer, spelling_form_analyzer, terms
+from .engine import Codec  # noqa: F401  (the index's codec; TOCs pickle this path)
 from .glossary import glossary
 from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 
@@ -28,40 +27,6 @@ from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 # The names and codes of the resource's places have a field of their own (`lieux`): words
 # of a place name match there, without lengthening the other fields.
 TEXT_FIELDS = {"titre": 3.0, "descriptif": 1.5, "texte": 1.0, "lieux": 0.5}
-
-
-class Codec(W3Codec):
-    """Whoosh's own codec, except that field lengths are read into memory once per segment.
-
-    Whoosh reads a document's field length from disk for every posting it writes, and for
-    every document it scores: a sixth of the indexing time. Uncompressed posting blocks
-    save zlib's share too, for a somewhat larger index.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(compression=0)
-
-    def per_document_reader(self, storage, segment):
-        return _InMemoryLengths(storage, segment)
-
-
-_BYTE_TO_LENGTH = [byte_to_length(b) for b in range(256)]
-
-
-class _InMemoryLengths(W3PerDocReader):
-    def doc_field_length(self, docnum, fieldname, default=0):
-        cache = self.__dict__.setdefault("_length_cache", {})
-        lengths = cache.get(fieldname, False)
-        if lengths is False:
-            column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-            lengths = None if column is None else bytes(column[d] for d in range(self._doccount))
-            cache[fieldname] = lengths
-        if lengths is None:
-            return default
-        if docnum > self._doccount:
-            raise IndexError(f"docnum {docnum} of {self._doccount}")
-        byte = lengths[docnum]
-        return _BYTE_TO_LENGTH[byte] if byte else None
 
 
 def _lexicon(analyzer) -> FieldType:
