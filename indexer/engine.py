@@ -6,12 +6,12 @@ out and reads its files, because the public way is too slow for 100,000 document
 
 - **Postings read block by block** (`read_postings`). Whoosh's public matcher yields one
   posting per Python call (about 5 µs each). The W3 postings of a term are one extent of
-  the `.pst` file: a 4-byte magic, then blocks made of a signed big-endian length
-  (negative for the last block), a pickled info tuple and a pickled
-  `(id deltas, weights, values)` tuple. They are parsed here in one read. Private names
-  used: `W3LeafMatcher._postfile`, `._startoffset`, `._length`; the wrapper that hides
-  deleted documents (`FilterMatcher.child`) is bypassed, so postings include deleted
-  documents and callers mask them (see `Segment.live`).
+  the `.pst` file, given by the term's `W3TermInfo.extent()`: a 4-byte magic, then blocks
+  made of a signed big-endian length (negative for the last block), a pickled info tuple
+  and a pickled `(id deltas, weights, values)` tuple. They are parsed here in one read of
+  the segment's postings file (private: `SegmentReader._terms._postfile`). Whoosh's
+  matcher would hide deleted documents; this reading does not, and callers mask them
+  (see `Segment.live`).
   Any other matcher (another codec, inlined postings) is read through the public matcher
   API: slower, counted in `READ_PATHS["matcher"]` and logged once, never silent.
 - **Field lengths read as one byte string per segment** (`field_length_bytes`, and the
@@ -42,6 +42,7 @@ import threading
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from struct import Struct
 
@@ -51,11 +52,12 @@ from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
-    W3LeafMatcher,
     W3PerDocReader,
+    W3TermInfo,
     _lenfield,
 )
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
@@ -218,18 +220,22 @@ def _count(path: str, detail: str = "") -> None:
 
 def read_postings(leaf, field: str, text: str) -> Postings:
     """All postings of `field:text` in one segment (deleted documents included)."""
-    if (field, text) not in leaf:
+    try:
+        info = leaf.term_info(field, text)
+    except TermNotFound:
         return EMPTY
+    terms = getattr(leaf, "_terms", None)
+    postfile = getattr(terms, "_postfile", None)
+    if isinstance(info, W3TermInfo) and not info.is_inlined() and postfile is not None:
+        _count("blocks")
+        offset, length = info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+            (length,) = length
+        return _read_blocks(postfile.get(offset, length))
     matcher = leaf.postings(field, text)
     if isinstance(matcher, FilterMatcher):  # hides deleted documents: callers mask them
         matcher = matcher.child
         matcher.reset()
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        _count("blocks")
-        length = matcher._length
-        if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
-            (length,) = length
-        return _read_blocks(matcher._postfile.get(matcher._startoffset, length))
     _count("matcher", type(matcher).__name__)
     return read_postings_with_matcher(matcher)
 
@@ -243,6 +249,25 @@ def read_postings_with_matcher(matcher) -> Postings:
         weights.append(matcher.weight())
         matcher.next()
     return Postings(np.array(ids, np.int32), np.array(weights, np.float32))
+
+
+# Whoosh pickles a block's positions as byte strings with protocol 2, i.e. one call of
+# `_codecs.encode` each: unpickling them took nine tenths of the reading. Only the ids and
+# weights are needed. They come first, and the values tuple starts with this sequence,
+# which cannot occur earlier: the ids and weights are opcodes K, M, J, G, N, t, q and ( with
+# at most 8 argument bytes each, and no 9 bytes of it are such opcodes.
+_VALUES_START = b"(c_codecs\nencode\n"
+_CLOSE_WITHOUT_VALUES = b"N\x87."  # None, TUPLE3, STOP
+
+
+def _ids_and_weights(block: bytes, count: int, max_id: int) -> tuple[tuple, object]:
+    cut = block.find(_VALUES_START)
+    if cut > 0:
+        ids, weights, _ = pickle.loads(block[:cut] + _CLOSE_WITHOUT_VALUES)
+        if len(ids) == count and sum(ids) == max_id:
+            return ids, weights
+    ids, weights, _ = pickle.loads(block)  # not the layout expected: the slow, sure way
+    return ids, weights
 
 
 def _read_blocks(data: bytes) -> Postings:
@@ -264,7 +289,7 @@ def _read_blocks(data: bytes) -> Postings:
         block = data[stream.tell() : end]
         if compression:
             block = zlib.decompress(block)
-        block_ids, block_weights, _ = pickle.loads(block)
+        block_ids, block_weights = _ids_and_weights(block, count, max_id)
         deltas.append(block_ids)
         weights.append(block_weights)
         counts.append(count)
@@ -273,7 +298,7 @@ def _read_blocks(data: bytes) -> Postings:
         if last:
             break
     total = sum(counts)
-    ids = np.fromiter((d for block in deltas for d in block), np.int64, total)
+    ids = np.fromiter(chain.from_iterable(deltas), np.int64, total)
     # Each block's ids are delta-encoded from 0: make its first delta relative to the
     # previous block's last id, so that one cumulative sum decodes every block.
     starts = np.cumsum([0, *counts[:-1]])
