@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MAX_PER_PAGE = 100
 MAX_RESULTS_WINDOW = 1000  # deepest result reachable by paging, as in most engines
-RETRY_OPEN_AFTER = 1.0  # seconds before trying again a new index version that failed to open
 
 
 @dataclass(frozen=True)
@@ -288,7 +287,6 @@ class SearchIndex:
         self.folder = IndexFolder(index_dir)
         self._lock = threading.Lock()  # guards which version is current, and its users
         self._snapshot: _Snapshot | None = None
-        self._retry_at = 0.0  # when to try again to open a version that failed to open
         self.vocabularies = load_vocabularies()
 
     # --- lifecycle
@@ -310,24 +308,13 @@ class SearchIndex:
         with self._lock:
             stamp = self.folder.pointer_stamp()
             current = self._snapshot
-            stale = current is None or not current.is_current(stamp)
-            if stale and (current is None or time.monotonic() >= self._retry_at):
-                try:
-                    fresh = _Snapshot(self.folder.current(), previous=current)
-                except Exception:
-                    if current is None:
-                        raise
-                    # Keep serving the version that works; say why, and try again later.
-                    log.exception(
-                        "nouvelle version de l'index illisible : l'ancienne reste en ligne"
-                    )
-                    self._retry_at = time.monotonic() + RETRY_OPEN_AFTER
-                else:
-                    fresh.stamp = stamp
-                    self._snapshot = fresh
-                    if current is not None:
-                        self._retire(current)
-                    current = fresh
+            if current is None or not current.is_current(stamp):
+                fresh = _Snapshot(self.folder.current(), previous=current)
+                fresh.stamp = stamp
+                self._snapshot = fresh
+                if current is not None:
+                    self._retire(current)
+                current = fresh
             current.users += 1
             return current
 

@@ -306,23 +306,3 @@ def test_segment_cache_is_bounded():
     assert 19 in cache and 0 not in cache
     value = cache.get("trop-grand", lambda: np.zeros(5000, np.uint8), lambda a: a.nbytes)
     assert value.size == 5000 and "trop-grand" not in cache
-
-
-def test_an_unreadable_new_version_leaves_the_last_good_one_online(tmp_path, caplog):
-    content = tmp_path / "recherche"
-    shutil.copytree(CORPUS, content)
-    assert Indexer(content, tmp_path / "index").rebuild().ok
-    index = SearchIndex(tmp_path / "index")
-    try:
-        assert index.get(STABLE) is not None
-        folder = IndexFolder(tmp_path / "index")
-        broken = folder.new_generation()
-        (broken / "_MAIN_1.toc").write_bytes(b"pas un index")
-        folder.switch_to(broken)
-        with caplog.at_level(logging.ERROR, logger="indexer.search"):
-            assert index.get(STABLE) is not None
-            assert index.search(SearchRequest(q="sécurité")).total > 0
-        assert "nouvelle version de l'index illisible" in caplog.text
-        assert caplog.text.count("illisible") == 1  # not tried again on every request
-    finally:
-        index.close()
