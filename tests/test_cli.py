@@ -468,3 +468,31 @@ def test_recommended_sections_are_those_of_the_format():
     from kb.schema import RECOMMENDED_SECTIONS
 
     assert list(RECOMMENDED_SECTIONS) == SECTIONS
+
+
+def test_check_with_a_relative_index_folder(
+    run_kb, copy_fixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `kb serve` then `kb check` in a fresh checkout: the default index is relative
+    # (instance/index), and comparing with the published ids used to raise a traceback.
+    copy_fixture("valid")
+    monkeypatch.chdir(tmp_path)
+    assert run_kb("index", "--content", "valid", "--index", "instance/index").code == 0
+    run = run_kb("check", "--content", "valid", "--index", "instance/index")
+    assert run.code == 0, run.err
+    assert "Traceback" not in run.err
+    assert "4 ressource(s) publiable(s)" in run.err
+    monkeypatch.setenv("KB_CONTENT", "valid")  # the defaults: ./instance/index
+    run = run_kb("check")
+    assert run.code == 0, run.err
+
+
+def test_settings_tell_which_values_were_given(tmp_path: Path) -> None:
+    config = tmp_path / "kb.toml"
+    config.write_text('url_sources = "https://forge.example.org/{chemin}"\n')
+    settings = load_settings({"index": "ailleurs"}, environ={}, config_file=config)
+    assert settings.is_set("index") and settings.is_set("url_sources")
+    assert not settings.is_set("url_site") and not settings.is_set("contenu")
+    assert settings.site_url == "http://127.0.0.1:5000"
+    from_env = load_settings(environ={"KB_SITE_URL": "https://kb.example.org/"})
+    assert from_env.is_set("url_site") and from_env.site_url == "https://kb.example.org"

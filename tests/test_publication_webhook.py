@@ -315,6 +315,37 @@ def test_waiting_requests_for_a_branch_are_merged_into_one_publication(
     assert forge.published_commit() == second
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "contenu JSON trop imbriqué (32 niveaux au plus)"),
+        (b'{"ref": "refs/heads/main", "a":' * 40 + b"1" + b"}" * 40, "contenu JSON trop imbriqué"),
+        (b'{"ref": "refs/heads/main", "n": ' + b"9" * 5000 + b"}", "contenu JSON invalide"),
+        (b'{"ref": "refs/heads/main"', "contenu JSON invalide"),
+        (b'{"ref": "\xff"}', "contenu JSON invalide"),
+    ],
+    ids=["deep-array", "deep-object", "huge-number", "truncated", "not-utf8"],
+)
+def test_a_signed_but_hostile_body_is_refused_in_french(
+    forge: GitServer, body: bytes, reason: str
+) -> None:
+    app = make_app(forge)
+    response = post(app.test_client(), body, signed(body, "github"))
+    assert response.status_code == 400
+    assert response.get_json()["statut"] == "refuse"
+    assert response.get_json()["raison"].startswith(reason)
+    assert len(PublicationQueue(forge.index).recent(100)) == 1  # the fixture's kb sync only
+
+
+def test_a_signed_body_nested_within_the_limit_is_read(forge: GitServer) -> None:
+    # Brackets inside strings do not count; real payloads nest a few levels.
+    body = json.dumps(
+        {"ref": "refs/heads/relecture", "message": "[[[[{{{{" * 50, "x": [[[[{"y": [1]}]]]]}
+    ).encode()
+    response = post(make_app(forge).test_client(), body, signed(body, "github"))
+    assert response.status_code == 202 and response.get_json()["statut"] == "ignore"
+
+
 def test_a_request_left_running_by_a_killed_worker_is_taken_again(forge: GitServer) -> None:
     queue = PublicationQueue(forge.index)
     sha = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})

@@ -72,7 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # and `kb check` (run by the git hook on every push) should not pay for Flask.
     from flask import Flask
 
-    from .core import errors, formatting, responses, security
+    from .core import errors, formatting, incoming, responses, security
     from .core.catalogue import Catalogue
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
@@ -101,6 +101,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # several apps (tests): cheap, it only sets two paths.
         territories.configure(settings.index, settings.content)
 
+    if not settings.is_set("url_site"):
+        log.warning(
+            "url_site (KB_SITE_URL) n'est pas réglé : les liens absolus des flux, de l'API, "
+            "de l'OAI-PMH et du plan du site pointent vers %s. En production, réglez url_site "
+            "sur l'adresse publique du site (voir docs/deploiement.md).",
+            settings.site_url,
+        )
+
     catalogue = Catalogue(settings)
     if app.config["KB_BUILD_INDEX"]:
         report = catalogue.ensure_index()
@@ -113,6 +121,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.install(app)
     errors.install(app)
     responses.install(app)
+    incoming.install(app, settings.site_url)
     pages = (home.bp, search.bp, resources.bp, browse.bp, territory_pages.bp, files.bp)
     for blueprint in pages:
         app.register_blueprint(blueprint)

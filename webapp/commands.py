@@ -59,7 +59,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     # Flask and werkzeug are only needed here, not by the other `kb` commands.
     from . import config_from_settings, create_app
-    from .serving import bind_problem, build_server
+    from .serving import bind_problem, build_server, is_wildcard, served_url
 
     problem = bind_problem(args.host, args.port)
     if problem:
@@ -82,12 +82,24 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
 
-    app = create_app(config_from_settings(settings))
-    server = build_server(app, args.host, args.port)
+    # Bound before the app is made, so that the absolute links (feeds, API, OAI-PMH) use
+    # the port actually served when no public address is configured (`--port 0` too).
+    server = build_server(None, args.host, args.port)
+    config = config_from_settings(settings)
+    if not settings.is_set("url_site"):
+        config["KB_SITE_URL"] = served_url(args.host, server.server_port)
+        if is_wildcard(args.host):
+            print(
+                f"avertissement : le site écoute sur toutes les interfaces ({args.host}) ; "
+                f"les liens absolus (flux, API, OAI-PMH) utilisent {config['KB_SITE_URL']} : "
+                "indiquez l'adresse publique du site avec url_site (KB_SITE_URL)",
+                file=sys.stderr,
+            )
     host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"Base de connaissances disponible sur http://{host}:{server.server_port}/")
-    print("(Ctrl+C pour arrêter)", flush=True)
     try:
+        server.app = create_app(config)
+        print(f"Base de connaissances disponible sur http://{host}:{server.server_port}/")
+        print("(Ctrl+C pour arrêter)", flush=True)
         server.serve_forever()
     finally:
         server.server_close()
