@@ -260,6 +260,8 @@ PATH_VALUES = {
     "region": "76",
     "path": "centre-alpha/bilan.pdf",
     "filename": "css/site.css",
+    "year": "2024",
+    "code": "76",
 }
 TERMS = {"browse.pilier": "cohesion-sociale", "browse.thematique": "mobilite"}
 TERMS["browse.dispositif"] = "asv"
