@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from kb.config import Settings
+from kb.french import plural
 
 from .keys import FILTER_KEYS, SORTS
 from .store import IndexLocked, published_ids
@@ -196,7 +197,7 @@ def print_listing(result, index: SearchIndex) -> None:
     if result.nothing_matches_every_word:
         print("Aucune ressource ne correspond à tous ces mots.")
     else:
-        print(f"{result.total} résultat(s)")
+        print(plural(result.total, "résultat"))
     first = (result.request.page - 1) * result.request.per_page
     for number, hit in enumerate(result.hits, first + 1):
         _print_hit(f"{number}.", hit, index)

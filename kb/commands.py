@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Settings
+from .french import plural
 from .loader import CENTRE_CARD, check_published, load_tree, read_centre, slugify
 from .model import ID_PATTERN
 from .problems import Severity, sort_key
@@ -23,7 +24,7 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         parents=[parent],
         help="vérifier le contenu",
         description="Vérifie tous les fichiers du contenu et signale les problèmes "
-        "(fichier:ligne: gravité: message). Code de sortie 1 s'il y a des erreurs.",
+        "(fichier:ligne: gravité : message). Code de sortie 1 s'il y a des erreurs.",
     )
     check.add_argument(
         "--format",
@@ -101,8 +102,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         published = len(result.published)
         drafts = len(result.resources) - published
         print(
-            f"{published} ressource(s) publiable(s), {drafts} brouillon(s), "
-            f"{len(result.centres)} centre(s) ; {errors} erreur(s), {warnings} avertissement(s).",
+            f"{plural(published, 'ressource publiable', 'ressources publiables')}, "
+            f"{plural(drafts, 'brouillon')}, {plural(len(result.centres), 'centre')} ; "
+            f"{plural(errors, 'erreur')}, {plural(warnings, 'avertissement')}.",
             file=sys.stderr,
         )
     return 1 if result.errors else 0

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import ConfigError, Settings
+from .french import plural
 from .gitsource import Change, Git, GitTreeSource, is_null
 from .loader import CENTRE_CARD, Loader, LoadResult, is_resource_file
 from .model import ATTACHMENT_TYPES, ID_PATTERN, Resource
@@ -134,7 +135,7 @@ def _size(size: int) -> str:
 def _listed(lines: list[str]) -> list[str]:
     shown = [f"  - {line}" for line in lines[:MAX_LISTED]]
     if len(lines) > MAX_LISTED:
-        shown.append(f"  … et {len(lines) - MAX_LISTED} autre(s)")
+        shown.append(f"  … et {plural(len(lines) - MAX_LISTED, 'autre')}")
     return shown
 
 
@@ -208,12 +209,13 @@ class TreeCheck:
         others = sum(1 for p in self.result.problems if not p.is_error and not self._touched(p))
         if others:
             lines.append(
-                f"({others} avertissement(s) dans des fichiers que cette mise à jour ne modifie "
-                "pas : voir « kb check »)"
+                f"({plural(others, 'avertissement')} dans des fichiers que cette mise à jour ne "
+                "modifie pas : voir « kb check »)"
             )
         if self.earlier:
             lines.append(
-                f"{len(self.earlier)} erreur(s) déjà présente(s) avant cette mise à jour, dans "
+                f"{plural(len(self.earlier), 'erreur déjà présente', 'erreurs déjà présentes')} "
+                "avant cette mise à jour, dans "
                 "des fichiers qu'elle ne modifie pas (non bloquantes ; ces fichiers restent "
                 "hors ligne) :"
             )
@@ -228,7 +230,7 @@ class TreeCheck:
             if self.scope is None or ALL_CENTRES in self.scope or centre_of(p) in self.scope
         ]
         lines = [
-            f"{path}: avertissement: ce fichier est en erreur dans la version en ligne ; cette "
+            f"{path}: avertissement : ce fichier est en erreur dans la version en ligne ; cette "
             "poussée ne le modifie pas, il reste hors ligne (corrigez-le : « kb check »)"
             for path in own[:MAX_LISTED]
         ]
@@ -631,7 +633,7 @@ def file_refusals(
     if not admin:
         control = sorted({p for c in changes for p in c.paths if is_git_control(p)})
         lines += [
-            f"{path}: erreur: fichier de contrôle git refusé : seul un compte administrateur "
+            f"{path}: erreur : fichier de contrôle git refusé : seul un compte administrateur "
             "peut ajouter, modifier ou supprimer les fichiers « .git… » (ils changent la "
             "façon dont git lit les fichiers)"
             for path in control
@@ -641,21 +643,21 @@ def file_refusals(
     for change in written:
         if change.new_mode == "120000":
             lines.append(
-                f"{change.path}: erreur: lien symbolique refusé : mettez le fichier lui-même "
+                f"{change.path}: erreur : lien symbolique refusé : mettez le fichier lui-même "
                 "dans le dépôt"
             )
         elif change.new_mode == "160000":
             lines.append(
-                f"{change.path}: erreur: sous-module git refusé : copiez les fichiers dans le dépôt"
+                f"{change.path}: erreur : sous-module git refusé : copiez les fichiers dans le dépôt"
             )
         elif not allowed_file(change.path, settings.extra_files):
             accepted = ", ".join(sorted(ALLOWED_EXTENSIONS - {"jpeg"}))
             lines.append(
-                f"{change.path}: erreur: type de fichier refusé (fichiers acceptés : {accepted})"
+                f"{change.path}: erreur : type de fichier refusé (fichiers acceptés : {accepted})"
             )
         elif sizes.get(change.new_sha, 0) > settings.max_size:
             lines.append(
-                f"{change.path}: erreur: fichier trop volumineux "
+                f"{change.path}: erreur : fichier trop volumineux "
                 f"({_size(sizes[change.new_sha])} ; {_size(settings.max_size)} au plus)"
             )
     return lines
@@ -678,12 +680,12 @@ def review_push(
     branch = settings.branch
     if is_null(new):
         review.refusals.append(
-            f"erreur: la branche publiée « {branch} » ne peut pas être supprimée"
+            f"erreur : la branche publiée « {branch} » ne peut pas être supprimée"
         )
         return review
     if pusher is None:
         review.refusals.append(
-            f"erreur: compte inconnu : le serveur git n'a pas indiqué qui pousse (variables "
+            f"erreur : compte inconnu : le serveur git n'a pas indiqué qui pousse (variables "
             f"{', '.join(PUSHER_VARIABLES)}) ; l'administrateur doit configurer le serveur "
             "(voir docs/publier.md)"
         )
@@ -691,7 +693,7 @@ def review_push(
     centres = settings.accounts.get(pusher)
     if centres is None:
         review.refusals.append(
-            f"erreur: le compte « {pusher} » n'est pas autorisé à publier sur la branche "
+            f"erreur : le compte « {pusher} » n'est pas autorisé à publier sur la branche "
             f"« {branch} » ; demandez à l'administrateur de l'ajouter à "
             "[publication.comptes] (vous pouvez pousser sur une autre branche)"
         )
@@ -699,12 +701,12 @@ def review_push(
     admin = ALL_CENTRES in centres
     commit = git.resolve_commit(new)
     if commit is None:
-        review.refusals.append(f"erreur: « {new} » n'est pas un commit")
+        review.refusals.append(f"erreur : « {new} » n'est pas un commit")
         return review
     previous = None if is_null(old) else git.resolve_commit(old)
     if previous is not None and not admin and not git.is_ancestor(previous, commit):
         review.refusals.append(
-            f"erreur: le compte « {pusher} » ne peut pas réécrire l'historique de la branche "
+            f"erreur : le compte « {pusher} » ne peut pas réécrire l'historique de la branche "
             f"publiée « {branch} » (poussée forcée) : récupérez d'abord les envois des autres "
             "(« git pull --rebase »), puis poussez sans forcer"
         )
@@ -720,7 +722,7 @@ def review_push(
         review.refusals.append(
             "\n".join(
                 [
-                    f"erreur: le compte « {pusher} » ne peut modifier que les dossiers : "
+                    f"erreur : le compte « {pusher} » ne peut modifier que les dossiers : "
                     f"{allowed} ; cette poussée touche d'autres fichiers :",
                     *_listed(outside),
                 ]
@@ -802,19 +804,20 @@ def pre_receive(
             checked = tree.checked if tree else 0
             warnings = len(tree.warnings) if tree else 0
             print(
-                f"Vérification réussie : {checked} fiche(s) vérifiée(s), "
-                f"{warnings} avertissement(s).",
+                "Vérification réussie : "
+                f"{plural(checked, 'fiche vérifiée', 'fiches vérifiées')}, "
+                f"{plural(warnings, 'avertissement')}.",
                 file=out,
             )
             verdict = "acceptée"
         else:
             refused = True
             print(
-                f"Poussée refusée : {review.error_count} erreur(s). Rien n'a été publié. "
+                f"Poussée refusée : {plural(review.error_count, 'erreur')}. Rien n'a été publié. "
                 "Corrigez puis poussez à nouveau (vérifiez d'abord avec « kb check »).",
                 file=out,
             )
-            verdict = f"refusée ({review.error_count} erreur(s))"
+            verdict = f"refusée ({plural(review.error_count, 'erreur')})"
         append_log(
             settings.log_file,
             f"pre-receive compte={pusher or '?'} {ref} {old[:12]}..{new[:12]} : {verdict}"

@@ -17,6 +17,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from . import territories
+from .french import shorten
 from .model import ID_PATTERN, Periode, Territoire
 from .problems import Problem, Severity
 from .vocabulary import Vocabularies, fold
@@ -41,6 +42,29 @@ SECTION_TYPES = ("fiche-pratique", "retour-experimentation")
 # A summary long enough to say what the resource is, short enough to read in a result
 # list (characters; the field accepts up to 1000).
 SUMMARY_LENGTH = (100, 500)
+
+
+# Invisible control characters (C0 but tab and line breaks, DEL, C1): refused in the header
+# and in the text. They come from PDFs and word processors, show nowhere, and are not allowed
+# in the XML of feeds and OAI-PMH.
+FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CHARACTER_NAMES = {
+    0x00: "caractère nul",
+    0x08: "retour arrière",
+    0x0B: "tabulation verticale",
+    0x0C: "saut de page",
+    0x1B: "échappement",
+    0x7F: "suppression",
+}
+
+
+def forbidden_character_message(character: str) -> str:
+    code = ord(character)
+    name = _CHARACTER_NAMES.get(code, "caractère de contrôle")
+    return (
+        f"caractère invisible interdit (U+{code:04X}, {name}), souvent venu d'un copier-coller : "
+        "supprimez-le"
+    )
 
 
 def placeholder_message(name: str) -> str:
@@ -128,7 +152,7 @@ def _written(node: Node | None) -> str:
 
 
 def _wrong_type(ctx: FieldContext, expected: str, value: Any, node: Node | None = None) -> None:
-    written = _written(node or ctx.node)
+    written = shorten(_written(node or ctx.node))
     if written and isinstance(value, (bool, int, float, dt.date)) and "texte" in expected:
         ctx.error(
             f"« {ctx.name} » : {expected} est attendu, mais YAML lit « {written} » comme "
@@ -174,10 +198,34 @@ def date(ctx: FieldContext, value: Any, node: Node | None = None) -> dt.date | N
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-        ctx.error(f"« {ctx.name} » : date invalide « {value} » (format AAAA-MM-JJ)", node)
+        ctx.error(
+            f"« {ctx.name} » : date invalide « {shorten(value)} » (format AAAA-MM-JJ)",
+            node,
+            suggestion=_iso_date(value),
+        )
         return None
     _wrong_type(ctx, "une date AAAA-MM-JJ", value, node)
     return None
+
+
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_YEAR_FIRST = re.compile(r"(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})")
+
+
+def _iso_date(written: str) -> str | None:
+    """`12/03/2025`, `12-03-2025`, `12.03.2025` (French order: day first) or `2025/03/12`
+    -> `2025-03-12`, when that date exists."""
+    written = written.strip()
+    if match := _DAY_FIRST.fullmatch(written):
+        day, month, year = (int(g) for g in match.groups())
+    elif match := _YEAR_FIRST.fullmatch(written):
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
 
 
 def _as_list(ctx: FieldContext, value: Any) -> list | None:
@@ -220,7 +268,8 @@ def _check_term(ctx: FieldContext, vocabulary: str, value: Any, node: Node | Non
     if value in vocab:
         return value
     ctx.error(
-        f"« {value} » n'est pas une valeur connue de « {ctx.name} » (vocabulaire {vocabulary})",
+        f"« {shorten(value)} » n'est pas une valeur connue de « {ctx.name} » "
+        f"(vocabulaire {vocabulary})",
         node,
         suggestion=vocab.suggest(value),
     )
@@ -260,7 +309,7 @@ def term_list(vocabulary: str, minimum: int = 0) -> Checker:
 def _code(ctx: FieldContext, key: str, value: Any, node: Node | None) -> str | None:
     if not isinstance(value, str):
         hint = ' (un code INSEE s\'écrit entre guillemets, ex. "05")'
-        shown = _written(node) or str(value)
+        shown = shorten(_written(node) or str(value))
         ctx.error(f"« {key} » : code « {shown} » lu comme {_type_name(value)}{hint}", node)
         return None
     return value.strip()
@@ -525,7 +574,7 @@ def alias(ctx: FieldContext, value: Any) -> tuple[str, ...]:
         node = ctx.item_node(index)
         if not isinstance(item, str) or not ALIAS_PATTERN.match(item.strip()):
             ctx.error(
-                f"alias invalide « {item} » : un ancien identifiant (ancien-slug ou centre/ancien-slug)",
+                f"alias invalide « {shorten(str(item))} » : un ancien identifiant (ancien-slug ou centre/ancien-slug)",
                 node,
             )
             continue
@@ -536,7 +585,7 @@ def alias(ctx: FieldContext, value: Any) -> tuple[str, ...]:
 def url(ctx: FieldContext, value: Any) -> str | None:
     checked = text(500)(ctx, value)
     if checked and not re.match(r"^https?://[^\s/]+", checked):
-        ctx.error(f"« {ctx.name} » : adresse web invalide « {checked} » (https://...)")
+        ctx.error(f"« {ctx.name} » : adresse web invalide « {shorten(checked)} » (https://...)")
         return None
     return checked
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kb.config import ConfigError, load_settings
+from kb.french import plural
 from kb.loader import load_tree
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,9 +29,9 @@ resume: Un résumé.
 
 Texte.
 """
-# `path:line: gravité: message`, the line being absent when it cannot be known.
+# `path:line: gravité : message`, the line being absent when it cannot be known.
 PROBLEM_LINE = re.compile(
-    r"^(?P<path>[^:\s][^:]*?)(?::(?P<line>[1-9]\d*))?: (?P<severity>erreur|avertissement): "
+    r"^(?P<path>[^:\s][^:]*?)(?::(?P<line>[1-9]\d*))?: (?P<severity>erreur|avertissement) : "
     r"(?P<message>\S.*)$"
 )
 SECTIONS = [
@@ -59,8 +60,7 @@ def test_check_clean_tree(run_kb) -> None:
     assert run.code == 0
     assert run.out == ""
     assert run.err == (
-        "4 ressource(s) publiable(s), 1 brouillon(s), 2 centre(s) ; "
-        "0 erreur(s), 0 avertissement(s).\n"
+        "4 ressources publiables, 1 brouillon, 2 centres ; 0 erreur, 0 avertissement.\n"
     )
 
 
@@ -71,10 +71,10 @@ def test_check_with_warnings_only_succeeds(run_kb, make_tree) -> None:
     run = run_kb("check", "--content", root)
     assert run.code == 0
     assert run.out == (
-        "ca/fiche.md:7: avertissement: clé inconnue « thematique » (ignorée) "
+        "ca/fiche.md:7: avertissement : clé inconnue « thematique » (ignorée) "
         "(vouliez-vous dire « thematiques » ?)\n"
     )
-    assert "0 erreur(s), 1 avertissement(s)." in run.err
+    assert "0 erreur, 1 avertissement." in run.err
 
 
 def test_check_with_errors_fails(run_kb, make_tree) -> None:
@@ -88,20 +88,67 @@ def test_check_with_errors_fails(run_kb, make_tree) -> None:
     run = run_kb("check", "--content", root)
     assert run.code == 1
     assert run.out == (
-        "ca/fiche.md:4: erreur: « date » : date invalide « 2024-13-45 » "
+        "ca/fiche.md:4: erreur : « date » : date invalide « 2024-13-45 » "
         "(format attendu AAAA-MM-JJ, date existante)\n"
     )
     assert run.err == (
-        "1 ressource(s) publiable(s), 0 brouillon(s), 1 centre(s) ; "
-        "1 erreur(s), 0 avertissement(s).\n"
+        "1 ressource publiable, 0 brouillon, 1 centre ; 1 erreur, 0 avertissement.\n"
     )
+
+
+def test_check_summary_uses_french_plurals(run_kb, make_tree) -> None:
+    one = make_tree({"ca/_centre.md": CENTRE, "ca/fiche.md": RESOURCE.format(extra="")})
+    run = run_kb("check", "--content", one)
+    assert run.err == "1 ressource publiable, 0 brouillon, 1 centre ; 0 erreur, 0 avertissement.\n"
+    two = make_tree(
+        {
+            "cb/_centre.md": CENTRE,
+            "cb/autre.md": RESOURCE.format(extra="statut: brouillon\n"),
+            "cb/brouillon.md": RESOURCE.format(extra="statut: brouillon\n"),
+            "cb/fiche.md": RESOURCE.format(extra="thematique: x\nmot_cles: y\n"),
+            "cb/vide.md": "",
+            "cb/autre-vide.md": "",
+        }
+    )
+    run = run_kb("check", "--content", two)
+    assert run.err == (
+        "2 ressources publiables, 2 brouillons, 2 centres ; 2 erreurs, 2 avertissements.\n"
+    )
+
+
+def test_french_counts() -> None:
+    assert plural(0, "erreur") == "0 erreur"
+    assert plural(1, "ressource publiée", "ressources publiées") == "1 ressource publiée"
+    assert plural(2, "ressource publiée", "ressources publiées") == "2 ressources publiées"
+    assert plural(39_999, "avertissement") == "39\u202f999 avertissements"
+    with pytest.raises(ValueError):
+        plural(2, "mise à jour")  # a phrase needs its plural form
+
+
+def test_check_repeated_problems_are_summed_up(run_kb, make_tree) -> None:
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE,
+            "ca/fiche.md": RESOURCE.format(extra="") + "[b](bilan.pdf) " * 600 + "\n",
+            # 40,000 times: more than a sheet may hold, one error instead of 40,000 warnings
+            "ca/enorme.md": RESOURCE.format(extra="") + "[b](bilan.pdf) " * 40_000 + "\n",
+        }
+    )
+    run = run_kb("check", "--content", root)
+    assert run.out == (
+        "ca/enorme.md:10: erreur : texte de plus de 200\u202f000 caractères (600\u202f008) : "
+        "placez le document complet en pièce jointe (PDF) et gardez-en un résumé\n"
+        "ca/fiche.md:10: avertissement : lien « bilan.pdf » : fichier introuvable (ca/bilan.pdf)\n"
+        "ca/fiche.md:10: avertissement : … et 599 autres avertissements identiques\n"
+    )
+    assert run.err.endswith("1 erreur, 2 avertissements.\n")
 
 
 def test_check_problem_without_a_line(run_kb, make_tree) -> None:
     root = make_tree({"ca/_centre.md": CENTRE, "ca/vide.md": ""})
     run = run_kb("check", "--content", root)
     assert run.code == 1
-    assert run.out == "ca/vide.md: erreur: le fichier est vide\n"
+    assert run.out == "ca/vide.md: erreur : le fichier est vide\n"
 
 
 def test_check_text_output_on_the_broken_tree(run_kb) -> None:
@@ -118,7 +165,7 @@ def test_check_text_output_on_the_broken_tree(run_kb) -> None:
         assert match["severity"] == problem.severity.value
         assert match["message"].startswith(problem.message)
     assert (
-        "centre-test/vocabulaire-faute.md:5: erreur: « cohesion-social » n'est pas une valeur "
+        "centre-test/vocabulaire-faute.md:5: erreur : « cohesion-social » n'est pas une valeur "
         "connue de « piliers » (vocabulaire piliers) (vouliez-vous dire « cohesion-sociale » ?)"
     ) in lines
 

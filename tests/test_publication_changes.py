@@ -92,7 +92,7 @@ def test_an_error_online_in_an_untouched_file_is_a_warning_not_a_refusal(
     push = beta.push("doc-beta")
     assert push.accepted, push.output
     assert (
-        "remote: centre-beta/ancienne.md: avertissement: ce fichier est en erreur dans la "
+        "remote: centre-beta/ancienne.md: avertissement : ce fichier est en erreur dans la "
         "version en ligne ; cette poussée ne le modifie pas, il reste hors ligne" in push.output
     )
 
@@ -136,7 +136,7 @@ def test_ids_and_aliases_are_checked_against_what_is_online(server: GitServer) -
         alpha.commit()
         push = alpha.push("doc-alpha")
         assert not push.accepted, path
-        assert f"remote: {path}: erreur: {message}" in push.output, push.output
+        assert f"remote: {path}: erreur : {message}" in push.output, push.output
         assert server.main_commit() == before
 
 
@@ -167,6 +167,6 @@ def test_accepted_pushes_not_yet_published_are_taken_into_account(server: GitSer
         push = alpha.push("doc-alpha")
     assert not push.accepted
     assert (
-        "remote: centre-alpha/livres/lecture.md: erreur: identifiant « centre-alpha/lecture » "
+        "remote: centre-alpha/livres/lecture.md: erreur : identifiant « centre-alpha/lecture » "
         "en double (aussi : centre-alpha/lecture.md)" in push.output
     )

@@ -58,7 +58,7 @@ def test_a_new_sheet_is_a_draft_and_placeholders_cannot_go_online(server: GitSer
     relative = sheet.relative_to(alpha.path).as_posix()
     for field in ("resume", "porteur", "texte"):
         assert (
-            f"erreur: « {field} » contient encore « À compléter » : une fiche publiée ne peut "
+            f"erreur : « {field} » contient encore « À compléter » : une fiche publiée ne peut "
             "pas garder les textes du modèle ; complétez-la, ou laissez-la en « statut: "
             "brouillon »" in push.output
         ), field
@@ -89,7 +89,7 @@ def test_a_sentence_saying_a_compléter_is_not_a_placeholder(server: GitServer) 
     alpha.commit()
     push = alpha.push("doc-alpha")
     assert push.accepted, push.output
-    assert "avertissement: « texte » contient encore « À compléter »" in push.output
+    assert "avertissement : « texte » contient encore « À compléter »" in push.output
 
 
 def test_the_repository_template_keeps_a_local_index_out_of_pushes(run_kb, tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_a_centre_cannot_push_git_control_files(server: GitServer) -> None:
         "centre-alpha/nature/.gitignore",
     ):
         assert (
-            f"remote: {path}: erreur: fichier de contrôle git refusé : seul un compte "
+            f"remote: {path}: erreur : fichier de contrôle git refusé : seul un compte "
             "administrateur peut ajouter, modifier ou supprimer les fichiers « .git… »"
         ) in push.output
     assert server.main_commit() == before
@@ -79,7 +79,7 @@ def test_a_centre_cannot_rewrite_the_published_history(server: GitServer) -> Non
     push = alpha.push("doc-alpha", "main", "--force")  # the hook refuses a centre
     assert not push.accepted
     assert (
-        "remote: erreur: le compte « doc-alpha » ne peut pas réécrire l'historique de la "
+        "remote: erreur : le compte « doc-alpha » ne peut pas réécrire l'historique de la "
         "branche publiée « main » (poussée forcée)" in push.output
     )
     assert server.main_commit() == before

@@ -47,7 +47,7 @@ def test_a_centre_cannot_squat_another_centres_addresses(server: GitServer) -> N
     assert not push.accepted
     for alias in ("centre-beta/projet-2025", "centre-beta/fiche-beta"):
         assert (
-            f"remote: centre-alpha/projet.md: erreur: alias « {alias} » refusé : un centre ne "
+            f"remote: centre-alpha/projet.md: erreur : alias « {alias} » refusé : un centre ne "
             "peut déclarer d'alias que dans ses propres dossiers (centre-alpha/) ; "
             "« centre-beta » est un autre centre" in push.output
         )
@@ -92,6 +92,6 @@ def test_an_address_stays_attached_to_the_centre_that_published_it(server: GitSe
     push = beta.push("doc-beta")
     assert not push.accepted
     assert (
-        "remote: centre-beta/mobilite-solidaire.md: erreur: l'alias « centre-beta/ancien-projet » "
+        "remote: centre-beta/mobilite-solidaire.md: erreur : l'alias « centre-beta/ancien-projet » "
         "est déjà l'ancienne adresse de « centre-alpha/mobilite-douce »" in push.output
     )

@@ -274,10 +274,10 @@ def test_a_failed_validation_keeps_the_last_good_version_and_shows_in_healthz(
     assert publication["commit"] == online
     attempt = publication["derniere_tentative"]
     assert attempt["resultat"] == "refusee" and attempt["commit"] == broken
-    assert any(e.startswith("centre-alpha/cassee.md:4: erreur:") for e in attempt["erreurs"])
+    assert any(e.startswith("centre-alpha/cassee.md:4: erreur :") for e in attempt["erreurs"])
     assert "la version précédente reste en ligne" in attempt["message"]
     log = forge.log.read_text(encoding="utf-8")
-    assert "refusee" in log and "centre-alpha/cassee.md:4: erreur:" in log
+    assert "refusee" in log and "centre-alpha/cassee.md:4: erreur :" in log
 
 
 def test_the_webhook_is_disabled_without_a_secret(forge: GitServer) -> None:
@@ -368,7 +368,7 @@ def test_kb_sync_publishes_refuses_and_reports_by_exit_code(forge: GitServer, ru
     push_to_forge(forge, {"centre-alpha/cassee.md": "---\ntitre: [\n---\n"})
     refused = run_kb("sync", *forge.kb_options())
     assert refused.code == 1
-    assert "centre-alpha/cassee.md:2: erreur:" in refused.err
+    assert "centre-alpha/cassee.md:2: erreur :" in refused.err
     assert "la version précédente reste en ligne" in refused.err
     assert forge.published_commit() == online
 
