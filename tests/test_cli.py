@@ -528,7 +528,7 @@ def test_check_with_a_relative_index_folder(
     run = run_kb("check", "--content", "valid", "--index", "instance/index")
     assert run.code == 0, run.err
     assert "Traceback" not in run.err
-    assert "4 ressource(s) publiable(s)" in run.err
+    assert "4 ressources publiables" in run.err
     monkeypatch.setenv("KB_CONTENT", "valid")  # the defaults: ./instance/index
     run = run_kb("check")
     assert run.code == 0, run.err
