@@ -561,13 +561,6 @@ class SearchIndex:
 
     # --- other reads
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """Hold the engine for a series of reads (one engine call at a time per process):
-        for readers of a `Selection`'s snapshot."""
-        with self._engine:
-            yield
-
     def get(self, resource_id: str) -> dict | None:
         """Stored metadata of a published resource (None when not in the index)."""
         with self.reading() as snap, snap.lock:
