@@ -24,6 +24,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from kb.french import plural
 from kb.loader import CENTRE_CARD, Loader, LoadResult, check_ids, is_resource_file
 from kb.model import Centre, Resource
 from kb.pages import centre_record, render_page
@@ -50,7 +51,7 @@ from .workers import parallel_allowed
 CENTRES_FILE = "centres.json"
 # Bump when the schema, the stored metadata or the analysis changes: existing indexes are
 # then rebuilt.
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 
 
 def index_fingerprint() -> str:
@@ -79,9 +80,10 @@ class UpdateReport:
 
     def summary(self) -> str:
         return (
-            f"{len(self.added)} ajoutée(s), {len(self.updated)} mise(s) à jour, "
-            f"{len(self.deleted)} retirée(s), {self.unchanged} inchangée(s), "
-            f"{len(self.skipped)} fichier(s) en erreur"
+            f"{plural(len(self.added), 'ajoutée')}, "
+            f"{plural(len(self.updated), 'mise à jour', 'mises à jour')}, "
+            f"{plural(len(self.deleted), 'retirée')}, {plural(self.unchanged, 'inchangée')}, "
+            f"{plural(len(self.skipped), 'fichier en erreur', 'fichiers en erreur')}"
         )
 
 

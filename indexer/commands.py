@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from kb.config import Settings
+from kb.french import plural
 
 from .keys import FILTER_KEYS, SORTS
 from .store import IndexLocked, published_ids
@@ -85,8 +86,27 @@ class _Progress:
         sys.stderr.flush()
 
 
+class IndexInContent(Exception):
+    """The index would be written inside the content folder (French message)."""
+
+
+def check_index_placement(settings: Settings) -> None:
+    """Refuse an index inside the content folder: in a clone of the content repository it
+    would be pushed with the sheets (and refused by the server)."""
+    content, index = settings.content.resolve(), settings.index.resolve()
+    if index == content or content in index.parents:
+        raise IndexInContent(
+            f"l'index ({settings.index}) serait écrit dans le dossier de contenu "
+            f"({settings.content}) et partirait avec vos fiches au prochain envoi. Pour voir "
+            "un clone du dépôt comme sur le site, utilisez « kb apercu » (qui n'écrit rien "
+            "dans le contenu) ; sinon indiquez --index hors du dossier de contenu"
+        )
+
+
 def update_index(settings: Settings, rebuild: bool = False, paths=None) -> UpdateReport:
     from .build import Indexer  # the engine is loaded only when a command needs it
+
+    check_index_placement(settings)
 
     indexer = Indexer(settings.content, settings.index, settings["attente_verrou"])
     if rebuild:
@@ -100,7 +120,7 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         report = update_index(settings, args.rebuild, args.fichiers or None)
-    except IndexLocked as exc:
+    except (IndexLocked, IndexInContent) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 1
     for problem in report.problems:
@@ -146,7 +166,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         try:
             report = update_index(settings)
-        except IndexLocked as exc:
+        except (IndexLocked, IndexInContent) as exc:
             print(f"erreur : {exc}", file=sys.stderr)
             return 1
         print(f"Index construit : {report.summary()}", file=sys.stderr)
@@ -177,7 +197,7 @@ def print_listing(result, index: SearchIndex) -> None:
     if result.nothing_matches_every_word:
         print("Aucune ressource ne correspond à tous ces mots.")
     else:
-        print(f"{result.total} résultat(s)")
+        print(plural(result.total, "résultat"))
     first = (result.request.page - 1) * result.request.per_page
     for number, hit in enumerate(result.hits, first + 1):
         _print_hit(f"{number}.", hit, index)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader, _lenfield
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.formats import Existence
-from whoosh.util.numeric import byte_to_length
 
+from kb import territories
 from kb.events import bounds
 from kb.events import describe as describe_event
 from kb.model import Centre, Resource
@@ -18,6 +17,7 @@ from kb.render import plain_text
 from kb.vocabulary import Vocabularies
 
 from .analysis import french_analyzer, spelling_analyzer, spelling_form_analyzer, terms
+from .engine import Codec  # noqa: F401  (the index's codec; TOCs pickle this path)
 from .glossary import glossary
 from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 
@@ -26,41 +26,9 @@ from .keys import FILTER_KEYS  # noqa: F401  (re-exported)
 # body). A word of the description is thus scored twice, in `descriptif` and in `texte`.
 # Three fields per query term rather than one per part of the resource (five): each field
 # costs one posting list per term at query time.
-TEXT_FIELDS = {"titre": 3.0, "descriptif": 1.5, "texte": 1.0}
-
-
-class Codec(W3Codec):
-    """Whoosh's own codec, except that field lengths are read into memory once per segment.
-
-    Whoosh reads a document's field length from disk for every posting it writes, and for
-    every document it scores: a sixth of the indexing time. Uncompressed posting blocks
-    save zlib's share too, for a somewhat larger index.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(compression=0)
-
-    def per_document_reader(self, storage, segment):
-        return _InMemoryLengths(storage, segment)
-
-
-_BYTE_TO_LENGTH = [byte_to_length(b) for b in range(256)]
-
-
-class _InMemoryLengths(W3PerDocReader):
-    def doc_field_length(self, docnum, fieldname, default=0):
-        cache = self.__dict__.setdefault("_length_cache", {})
-        lengths = cache.get(fieldname, False)
-        if lengths is False:
-            column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-            lengths = None if column is None else bytes(column[d] for d in range(self._doccount))
-            cache[fieldname] = lengths
-        if lengths is None:
-            return default
-        if docnum > self._doccount:
-            raise IndexError(f"docnum {docnum} of {self._doccount}")
-        byte = lengths[docnum]
-        return _BYTE_TO_LENGTH[byte] if byte else None
+# The names and codes of the resource's places have a field of their own (`lieux`): words
+# of a place name match there, without lengthening the other fields.
+TEXT_FIELDS = {"titre": 3.0, "descriptif": 1.5, "texte": 1.0, "lieux": 0.5}
 
 
 def _lexicon(analyzer) -> FieldType:
@@ -77,6 +45,7 @@ def build_schema() -> Schema:
         titre=TEXT(analyzer=french, stored=True),
         descriptif=TEXT(analyzer=french),
         texte=TEXT(analyzer=french),
+        lieux=TEXT(analyzer=french),
         corps=STORED(),
         # Dispositifs and thesaurus classes a resource names, each repeated by where it is
         # named (see `_weighted`): scored like words, a title counting more than the body.
@@ -116,6 +85,7 @@ def resource_region(resource: Resource, context: DocumentContext) -> str | None:
 
 def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list[str]]:
     region = resource_region(resource, context)
+    places = territories.current().facet_codes(resource.territoire)
     return {
         "piliers": list(resource.piliers),
         "thematiques": list(resource.thematiques),
@@ -127,6 +97,9 @@ def facet_values(resource: Resource, context: DocumentContext) -> dict[str, list
         "mode": [resource.mode] if resource.mode else [],
         "region": [region] if region else [],
         "departement": [resource.territoire.departement] if resource.territoire.departement else [],
+        "commune": places["commune"],
+        "epci": places["epci"],
+        "qpv": places["qpv"],
         "annee": [str(resource.date.year)],
     }
 
@@ -170,6 +143,7 @@ def metadata(resource: Resource, context: DocumentContext) -> str:
             "path": resource.path,
             # For the descriptions given to others (feeds, API, OAI-PMH, sitemap).
             "communes": list(resource.territoire.communes),
+            "epci": list(resource.territoire.epci),
             "qpv": list(resource.territoire.qpv),
             "porteur": resource.porteur,
             "partenaires": list(resource.partenaires),
@@ -212,10 +186,12 @@ def to_document(resource: Resource, context: DocumentContext) -> dict:
     body = resource.body_text or plain_text(resource.body)
     keywords = keyword_text(resource, context)
     description = "\n".join((resource.resume, keywords))
+    # The names and codes of its places (region, department, EPCI, commune, QPV).
+    places = " ; ".join(territories.current().places(resource.territoire).names())
     text = "\n".join((description, body))
     # The spelling lexicon comes from the descriptive fields only: they hold the words people
     # search for, and indexing whole bodies twice more (folded and accented) tripled the cost.
-    spelling = "\n".join((resource.titre, resource.resume, keywords))
+    spelling = "\n".join((resource.titre, resource.resume, keywords, places))
     parts = [terms(resource.titre), terms(description), terms(body)]
     named = [glossary().detect(part) for part in parts]
     named.append(set(resource.dispositifs))
@@ -227,6 +203,7 @@ def to_document(resource: Resource, context: DocumentContext) -> dict:
         "titre": resource.titre,
         "descriptif": description,
         "texte": text,
+        "lieux": places,
         "corps": body,
         "glossaire": _weighted(named),
         "concepts": _weighted(classes),

@@ -12,6 +12,9 @@ FILTER_KEYS = (
     "centre",
     "region",
     "departement",
+    "commune",
+    "epci",
+    "qpv",
     "annee",
 )
 

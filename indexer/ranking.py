@@ -22,7 +22,7 @@ from .concepts import Concept
 from .scoring import Clause, Scorer
 
 # The best full matches that the proximity bonus may reorder (it reads their description).
-RERANKED = 50
+RERANKED = 30
 # Up to +30 % when every pair of consecutive words of the query is next to each other (in
 # order, at most one word apart) in the title or the description; +20 % when the title
 # holds every concept.

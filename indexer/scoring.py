@@ -2,11 +2,13 @@
 
 Whoosh scores one posting at a time in Python (about 5 µs per posting and per query term):
 a two-word query matching most of a 10,000-document corpus took 80 ms to rank, before
-facets. Here each term's postings (document numbers and term frequencies) are read once
-per index version, block by block, and kept as arrays; a query's scores are then a few
-vectorised operations. The formula, parameters, idf and field lengths are Whoosh's own
-(`whoosh.scoring.BM25F`), so the ranking is the same as `searcher.search()` would give;
-tests/test_search.py checks it.
+facets. Here each term's postings (document numbers and term frequencies) are read per
+segment into arrays (`engine.read_postings`), kept across index versions
+(`segment_cache.POSTINGS`), masked by the version's deletions and placed at the segment's
+offset; a query's scores are then a few vectorised operations. The formula, parameters,
+idf and field lengths are Whoosh's own (`whoosh.scoring.BM25F`), so the ranking is the
+same as `searcher.search()` would give; tests/test_search.py and tests/test_engine.py
+check it, on several segments with deletions.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import engine, segment_cache
+
 K1 = 1.2  # whoosh.scoring.BM25F defaults
 B = 0.75
-CACHED_TERMS = 4096
 CACHED_PHRASES = 256
 
 
@@ -32,81 +35,63 @@ class Clause:
     boost: float = 1.0
 
 
-def _leaf_postings(matcher) -> tuple[list[int], list[float]]:
-    """All (docnum, weight) of one segment's posting list, read block by block."""
-    ids: list[int] = []
-    weights: list[float] = []
-    block_reader = all(hasattr(matcher, a) for a in ("_read_ids", "_read_weights", "_next_block"))
-    if block_reader:  # whoosh.codec.whoosh3.W3LeafMatcher (Whoosh is pinned to 2.7.4)
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            matcher._next_block()
-        return ids, weights
-    while matcher.is_active():  # any other matcher: the public, slower way
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        matcher.next()
-    return ids, weights
+def segment_postings(segment: engine.Segment, field: str, text: str) -> engine.Postings:
+    """A term's postings in one segment (deleted documents included), cached."""
+    return segment_cache.POSTINGS.get(
+        (segment.key, field, text),
+        lambda: engine.read_postings(segment.leaf, field, text),
+        lambda postings: postings.nbytes + 100,
+    )
 
 
-def term_docnums(reader, field: str, text: str) -> np.ndarray:
-    """Document numbers of a term, over all segments."""
-    ids: list[int] = []
-    for leaf, offset in reader.leaf_readers():
-        if (field, text) in leaf:
-            leaf_ids, _ = _leaf_postings(leaf.postings(field, text))
-            ids.extend(i + offset for i in leaf_ids)
-    return np.fromiter(ids, np.int64, len(ids))
+def segment_lengths(segment: engine.Segment, field: str) -> np.ndarray:
+    return segment_cache.STRUCTURE.get(
+        (segment.key, "lengths", field),
+        lambda: engine.field_lengths(segment.leaf, field),
+        lambda lengths: lengths.nbytes,
+    )
 
 
 class Scorer:
-    """Per index version: cached postings and field lengths, and the BM25F computation."""
+    """Per index version: its segments, field lengths, and the BM25F computation."""
 
-    def __init__(self, searcher, size: int) -> None:
+    def __init__(self, searcher, segments: list[engine.Segment], size: int) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
+        self.segments = segments
         self.size = size
-        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._live = {s.key: s.live for s in segments if s.deleted.size}
         self._lengths: dict[str, np.ndarray] = {}
         self._phrases: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def postings(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        key = (field, text)
-        with self._lock:
-            cached = self._postings.get(key)
-            if cached is not None:
-                self._postings.move_to_end(key)
-                return cached
-        ids: list[int] = []
-        weights: list[float] = []
-        for leaf, offset in self.reader.leaf_readers():
-            if (field, text) not in leaf:
+        """Document numbers (live documents only) and weights of a term in this version."""
+        all_ids: list[np.ndarray] = []
+        all_weights: list[np.ndarray] = []
+        for segment in self.segments:
+            found = segment_postings(segment, field, text)
+            if not found.ids.size:
                 continue
-            leaf_ids, leaf_weights = _leaf_postings(leaf.postings(field, text))
-            ids.extend(i + offset for i in leaf_ids)
-            weights.extend(leaf_weights)
-        result = (
-            np.fromiter(ids, np.int64, len(ids)),
-            np.fromiter(weights, np.float64, len(weights)),
-        )
-        with self._lock:
-            self._postings[key] = result
-            if len(self._postings) > CACHED_TERMS:
-                self._postings.popitem(last=False)
-        return result
+            ids, weights = found.ids, found.weights
+            live = self._live.get(segment.key)
+            if live is not None:
+                keep = live[ids]
+                ids, weights = ids[keep], weights[keep]
+            all_ids.append(ids.astype(np.int64) + segment.offset)
+            all_weights.append(weights)
+        if not all_ids:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        if len(all_ids) == 1:
+            return all_ids[0], all_weights[0].astype(np.float64)
+        return np.concatenate(all_ids), np.concatenate(all_weights).astype(np.float64)
 
     def lengths(self, field: str) -> np.ndarray:
         with self._lock:
             cached = self._lengths.get(field)
         if cached is None:
-            length = self.reader.doc_field_length
-            cached = np.fromiter(
-                (length(d, field, 1) for d in range(self.size)), np.float64, self.size
-            )
+            parts = [segment_lengths(s, field) for s in self.segments]
+            cached = (np.concatenate(parts) if parts else np.zeros(0)).astype(np.float64)
             with self._lock:
                 self._lengths[field] = cached
         return cached

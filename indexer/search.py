@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,19 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import index as whoosh_index
-from whoosh.scoring import BM25F
 
+from kb import territories
 from kb.vocabulary import load_vocabularies
 
-from . import agenda, highlight, query, ranking, spelling
+from . import agenda, engine, highlight, query, ranking, segment_cache, spelling
 from .agenda import AgendaRequest, AgendaResult
 from .analysis import analyse_word, replace_words, terms
 from .build import CENTRES_FILE
 from .documents import FILTER_KEYS
 from .facets import FacetBitmaps
 from .keys import SORTS  # noqa: F401  (re-exported)
-from .scoring import Clause, Scorer, from_bitmap, term_docnums, to_bitmap
+from .scoring import Clause, Scorer, from_bitmap, to_bitmap
 from .store import IndexFolder, Piece, Registry, VersionReader
 
 log = logging.getLogger(__name__)
@@ -158,28 +158,43 @@ class SearchResult:
 
 
 class _Snapshot:
-    """One opened index version: searcher, facet bitmaps, dates, centres."""
+    """One opened index version: searcher, facet bitmaps, dates, centres.
 
-    def __init__(self, generation: Path) -> None:
+    Shared by the threads that read it (`SearchIndex.reading`); closed only when it has
+    been replaced by a newer version and the last of them is done with it. Whoosh's
+    readers seek and read shared file objects: engine calls on one snapshot take its
+    `lock`, one at a time (a newer snapshot has its own files and its own lock).
+    """
+
+    def __init__(self, generation: Path, previous: _Snapshot | None = None) -> None:
         self.generation = generation
-        self.index = whoosh_index.open_dir(generation)
-        self.searcher = self.index.searcher(weighting=BM25F())
-        self._prepare()
+        self.lock = threading.RLock()
+        self.users = 0  # threads reading it (counted under SearchIndex._lock)
+        self.retired = False  # replaced by a newer version
+        self.stamp: tuple[int, int] | None = None  # the pointer file it was opened for
+        self.index, self.searcher = engine.open_searcher(generation)
+        try:
+            self._prepare(previous)
+        except BaseException:
+            self.searcher.close()
+            raise
 
-    def _prepare(self) -> None:
+    def _prepare(self, previous: _Snapshot | None) -> None:
         reader = self.searcher.reader()
-        self.facets = FacetBitmaps.from_reader(reader)
-        size = self.facets.size
-        self.live_mask = from_bitmap(self.facets.live, size)
-        if reader.has_column("jour") and size:
-            self.days = np.fromiter(reader.column_reader("jour"), np.int64, size)
-        else:
-            self.days = np.zeros(size, np.int64)
-        self.scorer = Scorer(self.searcher, size)
+        self.toc_generation = self.index.latest_generation()
+        self.segments = engine.segments(reader)
+        size = sum(s.size for s in self.segments)
+        self.live_mask = (
+            np.concatenate([s.live for s in self.segments]) if self.segments else np.zeros(0, bool)
+        )
+        self.facets = FacetBitmaps.from_segments(self.segments, self.live_mask)
+        days = [_segment_days(s) for s in self.segments]
+        self.days = np.concatenate(days) if days else np.zeros(0, np.int64)
+        self.scorer = Scorer(self.searcher, self.segments, size)
         self.related: dict[tuple[str, int], list[Hit]] = {}
         for name in query.TEXT_FIELDS:  # read once per version, not on a user's request
             self.scorer.lengths(name)
-        self.centres = self._centres()
+        self.centres = self._centres(previous)
         self.info = IndexFolder.read_info(self.generation)
         self.everything: list[dict] | None = None  # see SearchIndex.all_metadata
         self.schedules: dict[int, np.ndarray] | None = None  # see indexer/agenda.py
@@ -189,24 +204,34 @@ class _Snapshot:
         reader = self.searcher.reader()
         return any(reader.doc_frequency(name, term) > 0 for name in ("titre", "texte"))
 
-    def _centres(self) -> dict[str, dict]:
-        try:
-            return json.loads((self.generation / CENTRES_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+    def _centres(self, previous: _Snapshot | None) -> dict[str, dict]:
+        path = self.generation / CENTRES_FILE
+        for attempt in range(3):
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                # Being rewritten (an update writes it after its commit): read it again.
+                time.sleep(0.02 * (attempt + 1))
+        log.warning("%s illisible : les noms des centres de la version précédente restent", path)
+        return dict(previous.centres) if previous is not None else {}
 
-    def refreshed(self) -> _Snapshot:
-        if self.searcher.up_to_date():
-            return self
-        new = _Snapshot.__new__(_Snapshot)
-        new.generation = self.generation
-        new.index = self.index
-        new.searcher = self.searcher.refresh()
-        new._prepare()
-        return new
+    def is_current(self, stamp) -> bool:
+        """Whether this is still the latest version (same pointer, same Whoosh commit)."""
+        return stamp == self.stamp and self.index.latest_generation() == self.toc_generation
 
     def close(self) -> None:
         self.searcher.close()
+
+
+def _segment_days(segment: engine.Segment) -> np.ndarray:
+    """The `jour` column of a segment (date as a proleptic ordinal), cached per segment."""
+
+    def read() -> np.ndarray:
+        if not segment.size or not segment.leaf.has_column("jour"):
+            return np.zeros(segment.size, np.int64)
+        return np.fromiter(segment.leaf.column_reader("jour"), np.int64, segment.size)
+
+    return segment_cache.STRUCTURE.get((segment.key, "jour"), read, lambda a: a.nbytes)
 
 
 def normalise_filters(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -262,34 +287,57 @@ class SearchIndex:
 
     def __init__(self, index_dir: Path | str) -> None:
         self.folder = IndexFolder(index_dir)
-        self._lock = threading.Lock()
-        # Whoosh's readers seek and read shared file objects: one engine call at a time per
-        # process (threads of `kb serve`); gunicorn workers are separate processes.
-        self._engine = threading.RLock()
+        self._lock = threading.Lock()  # guards which version is current, and its users
         self._snapshot: _Snapshot | None = None
-        self._stamp: tuple[int, int] | None = None
         self.vocabularies = load_vocabularies()
 
     # --- lifecycle
 
-    def snapshot(self) -> _Snapshot:
-        """The current index version, reopened if `kb index` produced a new one."""
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[_Snapshot]:
+        """The current index version, held open for the duration of the block.
+
+        Reopened when `kb index` produced a new version; the version a thread reads is
+        never closed under it, and every read of a request goes through the same one.
+        """
+        snap = self._acquire()
+        try:
+            yield snap
+        finally:
+            self._release(snap)
+
+    def _acquire(self) -> _Snapshot:
         with self._lock:
             stamp = self.folder.pointer_stamp()
-            if self._snapshot is None or stamp != self._stamp:
-                old = self._snapshot
-                self._snapshot = _Snapshot(self.folder.current())
-                self._stamp = stamp
-                if old is not None:
-                    old.close()
-            else:
-                self._snapshot = self._snapshot.refreshed()
-            return self._snapshot
+            current = self._snapshot
+            if current is None or not current.is_current(stamp):
+                fresh = _Snapshot(self.folder.current(), previous=current)
+                fresh.stamp = stamp
+                self._snapshot = fresh
+                if current is not None:
+                    self._retire(current)
+                current = fresh
+            current.users += 1
+            return current
+
+    def _release(self, snap: _Snapshot) -> None:
+        with self._lock:
+            snap.users -= 1
+            if snap.retired and snap.users == 0:
+                snap.close()
+
+    @staticmethod
+    def _retire(snap: _Snapshot) -> None:
+        snap.retired = True
+        if snap.users == 0:
+            snap.close()
 
     def close(self) -> None:
+        """Close the current version (now, or when the last thread reading it is done);
+        a later read opens the index again."""
         with self._lock:
             if self._snapshot is not None:
-                self._snapshot.close()
+                self._retire(self._snapshot)
                 self._snapshot = None
 
     # --- labels
@@ -304,16 +352,21 @@ class SearchIndex:
             return vocab.regions.label(value)
         if key == "departement":
             return vocab.departements.label(value)
+        if key == "commune":
+            return territories.current().commune_label(value)
+        if key in ("epci", "qpv"):
+            return territories.current().label(key, value)
         if key == "centre":
-            centres = (snapshot or self.snapshot()).centres
-            return centres.get(value, {}).get("nom", value)
+            if snapshot is None:
+                with self.reading() as snapshot:
+                    return snapshot.centres.get(value, {}).get("nom", value)
+            return snapshot.centres.get(value, {}).get("nom", value)
         return value
 
     # --- search
 
     def search(self, request: SearchRequest) -> SearchResult:
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             user_query = query.parse(request.q)
             suggestion, corrected = None, False
             if user_query.text:
@@ -528,25 +581,16 @@ class SearchIndex:
 
     # --- other reads
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """Hold the engine for a series of reads (one engine call at a time per process):
-        for readers of a `Selection`'s snapshot."""
-        with self._engine:
-            yield
-
     def get(self, resource_id: str) -> dict | None:
         """Stored metadata of a published resource (None when not in the index)."""
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             stored = snap.searcher.document(id=resource_id)
             return json.loads(stored["meta"]) if stored else None
 
     def get_many(self, resource_ids: list[str]) -> dict[str, dict]:
         """Stored metadata of the published resources among `resource_ids`, by id."""
         found = {}
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             for resource_id in resource_ids:
                 stored = snap.searcher.document(id=resource_id)
                 if stored:
@@ -556,8 +600,7 @@ class SearchIndex:
     def all_metadata(self) -> list[dict]:
         """Stored metadata of every published resource, in id order (read once per index
         version: sitemaps ask for all of it)."""
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             if snap.everything is None:
                 reader = snap.searcher.reader()
                 metas = [json.loads(fields["meta"]) for fields in reader.all_stored_fields()]
@@ -615,8 +658,7 @@ class SearchIndex:
     def resolve_alias(self, old_id: str) -> str | None:
         """The current id of a former address. An address that was itself a resource of
         one centre never leads to another centre's page (it answers 410 instead)."""
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             stored = snap.searcher.document(alias=old_id)
             target = stored["id"] if stored else None
         if target is None:
@@ -638,15 +680,15 @@ class SearchIndex:
     def piece(self, path: str) -> tuple[Piece, Path] | None:
         """An attachment of a published resource of the live version, and the file that
         holds its bytes; None for any other path."""
-        generation = self.snapshot().generation
+        with self.reading() as snap:
+            generation = snap.generation
         piece = VersionReader(generation).piece(path)
         if piece is None:
             return None
         return piece, self.folder.objects.path(piece.digest)
 
     def more_like_this(self, resource_id: str, limit: int = 3) -> list[Hit]:
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             key = (resource_id, limit)
             if key not in snap.related:
                 if len(snap.related) > 2048:
@@ -672,7 +714,7 @@ class SearchIndex:
         linked = [snap.searcher.document_number(id=i) for i in meta.get("productions") or ()]
         if meta.get("issu_de"):
             linked.append(snap.searcher.document_number(id=meta["issu_de"]))
-        linked += list(term_docnums(snap.searcher.reader(), "liens", resource_id))
+        linked += [int(d) for d in snap.scorer.postings("liens", resource_id)[0]]
         linked = [d for d in linked if d is not None]
         if linked:
             scores[linked] += float(scores.max()) + 1.0
@@ -693,8 +735,7 @@ class SearchIndex:
         return self.search(request).hits
 
     def stats(self) -> dict[str, Any]:
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             return {
                 "version": f"{snap.generation.name}.{snap.index.latest_generation()}",
                 "ressources": snap.searcher.doc_count(),
@@ -703,7 +744,8 @@ class SearchIndex:
             }
 
     def centres(self) -> dict[str, dict]:
-        return dict(self.snapshot().centres)
+        with self.reading() as snap:
+            return dict(snap.centres)
 
     def removed(self, resource_id: str) -> dict | None:
         """What the registry knows of an id that is no longer online (for 410 pages)."""
@@ -713,7 +755,8 @@ class SearchIndex:
     # --- the registry of publications (kept across rebuilds): history for harvesters
 
     def _registry(self) -> Registry:
-        return Registry(self.snapshot().generation, read_only=True)
+        with self.reading() as snap:
+            return Registry(snap.generation, read_only=True)
 
     def registry_entry(self, resource_id: str) -> dict | None:
         registry = self._registry()

@@ -23,7 +23,7 @@ import numpy as np
 
 from kb.quality import MARKS, SECTIONS, SECTIONS_EXPECTED, SUMMARY, TERRITORY
 
-from .scoring import from_bitmap, term_docnums, to_bitmap
+from .scoring import from_bitmap, to_bitmap
 from .search import SearchIndex, SearchRequest, expand_years
 
 # The axes counted, by name: the facet keys, and `entree`, the year a resource entered the
@@ -145,13 +145,14 @@ class _Tables:
             key: dict(facets.values.get(key, {})) for key in FACET_AXES
         }
         self.quality = {
-            mark: self._term_bits(reader, "qualite", mark) & facets.live for mark in MARKS
+            mark: self._term_bits(snapshot.scorer, "qualite", mark) & facets.live for mark in MARKS
         }
         self.axes[ENTRY_YEAR] = self._entry_years(reader, facets.live)
 
-    def _term_bits(self, reader, field_name: str, text: str) -> int:
+    def _term_bits(self, scorer, field_name: str, text: str) -> int:
+        """Documents holding a term (the version's cached per-segment postings)."""
         mask = np.zeros(self.size, bool)
-        mask[term_docnums(reader, field_name, text)] = True
+        mask[scorer.postings(field_name, text)[0]] = True
         return to_bitmap(mask)
 
     def _entry_years(self, reader, live: int) -> dict[str, int]:
@@ -176,7 +177,8 @@ def _tables(snapshot) -> _Tables:
     with _TABLES_LOCK:
         tables = _TABLES.get(snapshot)
         if tables is None:
-            tables = _TABLES[snapshot] = _Tables(snapshot)
+            with snapshot.lock:  # Whoosh's readers: one call at a time per version
+                tables = _TABLES[snapshot] = _Tables(snapshot)
         return tables
 
 

@@ -11,10 +11,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from . import config
+from . import config, territories
 
 COMMAND_MODULES = (
     "kb.commands",
+    "kb.territory_commands",
     "indexer.commands",
     "publishing.commands",
     "webapp.commands",
@@ -83,6 +84,7 @@ def settings_from(args: argparse.Namespace) -> config.Settings:
         if setting.option:
             options[setting.key] = getattr(args, setting.option.lstrip("-").replace("-", "_"), None)
     settings = config.load_settings(options, config_file=getattr(args, "config", None))
+    territories.configure(settings.index, settings.content)
     for warning in settings.warnings:
         print(f"avertissement : {warning}", file=sys.stderr)
     return settings

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Settings
+from .french import plural
 from .loader import CENTRE_CARD, check_published, load_tree, read_centre, slugify
 from .model import EVENT_TYPES, ID_PATTERN
 from .problems import Severity, sort_key
@@ -23,7 +24,7 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         parents=[parent],
         help="vérifier le contenu",
         description="Vérifie tous les fichiers du contenu et signale les problèmes "
-        "(fichier:ligne: gravité: message). Code de sortie 1 s'il y a des erreurs.",
+        "(fichier:ligne: gravité : message). Code de sortie 1 s'il y a des erreurs.",
     )
     check.add_argument(
         "--format",
@@ -51,6 +52,25 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         help="pilier (répétable)",
     )
     new.set_defaults(handler=run_new)
+
+    depot = subparsers.add_parser(
+        "depot",
+        help="modèle du dépôt de contenu",
+        description="Prépare le dépôt de contenu des centres (voir docs/publier.md).",
+    )
+    actions = depot.add_subparsers(dest="depot_action", metavar="ACTION", parser_class=type(depot))
+    actions.required = True
+    init = actions.add_parser(
+        "init",
+        parents=[parent],
+        help="créer le dépôt de contenu à partir du modèle",
+        description="Fait de DOSSIER un dépôt git (s'il ne l'est pas) et y écrit le modèle : "
+        "un .gitignore (index, environnements Python, fichiers d'éditeurs) et un README.md. "
+        "Les fichiers existants sont gardés ; un .gitignore existant est complété.",
+    )
+    init.add_argument("folder", metavar="DOSSIER", help="dossier du dépôt (créé s'il manque)")
+    init.add_argument("--branche", default="main", help="branche publiée (défaut : main)")
+    init.set_defaults(handler=run_depot_init)
 
 
 def _content_folder(settings: Settings) -> Path | None:
@@ -82,8 +102,9 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         published = len(result.published)
         drafts = len(result.resources) - published
         print(
-            f"{published} ressource(s) publiable(s), {drafts} brouillon(s), "
-            f"{len(result.centres)} centre(s) ; {errors} erreur(s), {warnings} avertissement(s).",
+            f"{plural(published, 'ressource publiable', 'ressources publiables')}, "
+            f"{plural(drafts, 'brouillon')}, {plural(len(result.centres), 'centre')} ; "
+            f"{plural(errors, 'erreur')}, {plural(warnings, 'avertissement')}.",
             file=sys.stderr,
         )
     return 1 if result.errors else 0
@@ -143,6 +164,29 @@ def run_new(args: argparse.Namespace, settings: Settings) -> int:
         handle.write(
             render_template(titre, args.type, args.pilier or [], centre.region if centre else None)
         )
-    print(f"Ressource créée : {target}")
-    print("Complétez les champs « À compléter », puis lancez : kb check")
+    print(f"Ressource créée : {target} (brouillon : elle ne sera pas publiée)")
+    print(
+        "Complétez les champs « À compléter », passez « statut » à « publie », puis lancez : "
+        "kb check"
+    )
+    return 0
+
+
+def run_depot_init(args: argparse.Namespace, settings: Settings) -> int:
+    from .depot import init_repository
+    from .gitsource import GitError
+
+    folder = Path(args.folder)
+    try:
+        done = init_repository(folder, args.branche)
+    except (GitError, OSError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 1
+    for line in done or ["rien à faire : le modèle est déjà en place"]:
+        print(f"{folder} : {line}")
+    print(
+        "Ajoutez les dossiers des centres (chacun avec son _centre.md), puis envoyez avec le "
+        "compte administrateur : git add -A && git commit && git push origin "
+        f"HEAD:{args.branche}"
+    )
     return 0

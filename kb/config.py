@@ -55,7 +55,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "url_site",
         "http://127.0.0.1:5000",
-        "Adresse publique du site, utilisée dans les liens permanents, flux et moissonnage.",
+        "Adresse publique du site, utilisée dans les liens permanents, flux et moissonnage "
+        "(jamais l'en-tête Host des requêtes). À régler en production ; sans réglage, "
+        "« kb serve » utilise l'adresse où il écoute.",
         env="KB_SITE_URL",
     ),
     Setting(
@@ -180,6 +182,11 @@ class Settings:
     values: Mapping[str, Any]
     config_file: Path | None = None
     warnings: tuple[str, ...] = field(default=())
+    explicit: frozenset[str] = frozenset()  # keys given a value, not left to their default
+
+    def is_set(self, key: str) -> bool:
+        """True when the option, the environment or the file gave `key` a value."""
+        return key in self.explicit
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -244,14 +251,19 @@ def load_settings(
         path = Path(DEFAULT_CONFIG_FILE)
     from_file, warnings = read_config_file(path) if path else ({}, [])
     values: dict[str, Any] = {}
+    explicit: set[str] = set()
     for setting in SETTINGS:
-        value = setting.default
-        if setting.key in from_file:
-            value = from_file[setting.key]
-        if setting.env and environ.get(setting.env):
-            value = environ[setting.env]
+        value, given = setting.default, True
         if options.get(setting.key) is not None:
             value = options[setting.key]
+        elif setting.env and environ.get(setting.env):
+            value = environ[setting.env]
+        elif setting.key in from_file:
+            value = from_file[setting.key]
+        else:
+            given = False
+        if given and value != "":
+            explicit.add(setting.key)
         if setting.is_path:
             value = Path(value) if value != "" else None  # an optional path left empty
         elif setting.kind in (list, dict):
@@ -269,4 +281,4 @@ def load_settings(
                     f"réglage « {setting.key} » : valeur invalide « {value} »"
                 ) from None
         values[setting.key] = value
-    return Settings(values, path, tuple(warnings))
+    return Settings(values, path, tuple(warnings), frozenset(explicit))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -151,6 +151,19 @@ class Git:
         sha = out.decode("ascii", errors="replace").strip()
         return sha or None
 
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        """Whether `commit` descends from `ancestor` (a fast-forward update)."""
+        completed = subprocess.run(
+            self.command("merge-base", "--is-ancestor", ancestor, commit),
+            capture_output=True,
+            env=self.env,
+            check=False,
+        )
+        if completed.returncode not in (0, 1):
+            message = _decode(completed.stderr).strip() or f"code {completed.returncode}"
+            raise GitError(f"git merge-base a échoué : {message}")
+        return completed.returncode == 0
+
     def empty_tree(self) -> str:
         return self.run("hash-object", "-t", "tree", "--stdin", input=b"").decode().strip()
 
@@ -179,18 +192,19 @@ class Git:
                 changes.append(Change(kind, path, None, old_mode, new_mode, new_sha))
         return changes
 
-    def tree(self, commit: str) -> list[TreeEntry]:
-        """Every blob, symlink and submodule of a commit, with sizes."""
-        out = self.run("ls-tree", "-r", "-z", "--long", "--full-tree", commit)
+    def tree(self, commit: str, sizes: bool = True) -> list[TreeEntry]:
+        """Every blob, symlink and submodule of a commit (with sizes unless `sizes` is False:
+        listing names only reads tree objects, not one header per blob)."""
+        flags = ["--long"] if sizes else []
+        out = self.run("ls-tree", "-r", "-z", *flags, "--full-tree", commit)
         entries = []
         for record in out.split(b"\0"):
             if not record:
                 continue
             meta, _, path = record.partition(b"\t")
-            mode, kind, sha, size = meta.decode("ascii").split()
-            entries.append(
-                TreeEntry(_decode(path), mode, kind, sha, int(size) if size.isdigit() else 0)
-            )
+            mode, kind, sha, *size = meta.decode("ascii").split()
+            length = int(size[0]) if size and size[0].isdigit() else 0
+            entries.append(TreeEntry(_decode(path), mode, kind, sha, length))
         return entries
 
     def sizes(self, shas: list[str]) -> dict[str, int]:
@@ -267,13 +281,21 @@ def _hidden(path: str) -> bool:
 class GitTreeSource:
     """The files of one commit, as a `ContentSource` (see kb/source.py).
 
+    `only`: the paths `entries()` yields (the files a push changed, and the centre cards
+    they need); None yields every file. Either way every path of the commit is known to
+    `exists()` and `read()` (links between files are checked against the whole tree), but
+    only the yielded files are read: validating a push costs what the push changes.
+
     Submodules are not files: they are left out here and refused by the push policy.
     Use as a context manager, or call `close()`, to stop the `git cat-file` process.
     """
 
-    def __init__(self, git: Git | Path | str, commit: str) -> None:
+    def __init__(
+        self, git: Git | Path | str, commit: str, only: Iterable[str] | None = None
+    ) -> None:
         self.git = git if isinstance(git, Git) else Git(git)
         self.commit = commit
+        self.only = None if only is None else frozenset(only)
         self._reader = BlobReader(self.git)
         self._entries: dict[str, TreeEntry] | None = None
 
@@ -281,20 +303,28 @@ class GitTreeSource:
         if self._entries is None:
             self._entries = {
                 e.path: e
-                for e in self.git.tree(self.commit)
+                for e in self.git.tree(self.commit, sizes=False)
                 if not e.is_submodule and not _hidden(e.path)
             }
         return self._entries
 
     def entries(self) -> Iterator[SourceEntry]:
+        tree = self._tree()
+        chosen = sorted(tree if self.only is None else self.only & tree.keys())
+        sizes = self.git.sizes([tree[p].sha for p in chosen if not tree[p].is_symlink])
         collected = []
-        for path, entry in sorted(self._tree().items()):
+        for path in chosen:
+            entry = tree[path]
             if entry.is_symlink:
                 target = self._reader.read(entry.sha).decode("utf-8", errors="replace")
                 collected.append(SourceEntry(path, 0, 0, True, symlink_stays_inside(path, target)))
             else:
-                collected.append(SourceEntry(path, entry.size))
+                collected.append(SourceEntry(path, sizes.get(entry.sha, 0)))
         return iter(collected)
+
+    def paths(self) -> set[str]:
+        """Every file of the commit (hidden ones and submodules left out)."""
+        return set(self._tree())
 
     def read(self, path: str) -> bytes:
         if self._entries is None:  # one file of a large tree: no need to list the tree
@@ -306,6 +336,11 @@ class GitTreeSource:
         if entry is None or entry.is_symlink:
             raise FileNotFoundError(path)
         return self._reader.read(entry.sha)
+
+    def exists(self, path: str) -> bool:
+        """Whether `path` is a file of the commit (links are checked against the whole
+        tree even when only the changed files are loaded)."""
+        return self.stat(path) is not None
 
     def stat(self, path: str) -> SourceEntry | None:
         """One file's entry without listing the whole tree (None: absent, a link, a

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HOOK_NAMES = ("pre-receive", "post-receive")
+# git itself refuses force-pushes and branch deletions before any hook runs; an
+# administrator lifts them for a deliberate rewrite (docs/publier.md).
+PROTECTIONS = (("receive.denyNonFastForwards", "true"), ("receive.denyDeletes", "true"))
 MARKER = "# kb-hooks:"  # the line that tells our hooks from others
 PREVIOUS_SUFFIX = ".avant-kb"
 DROP_IN_NAME = "kb"
@@ -156,3 +159,24 @@ def install_hooks(plans: list[HookPlan]) -> None:
         temporary.write_text(plan.script, encoding="utf-8")
         temporary.chmod(0o755)
         os.replace(temporary, plan.target)
+
+
+def protect_history(repo: Path) -> list[str]:
+    """Set PROTECTIONS in the repository's configuration; the settings that changed."""
+    changed = []
+    for key, value in PROTECTIONS:
+        command = ["git", f"--git-dir={repo}", "config"]
+        current = subprocess.run(
+            [*command, "--get", key], capture_output=True, text=True, check=False, cwd=repo
+        ).stdout.strip()
+        if current.lower() == value:
+            continue
+        done = subprocess.run(
+            [*command, key, value], capture_output=True, text=True, check=False, cwd=repo
+        )
+        if done.returncode != 0:
+            raise HookInstallError(
+                f"impossible de régler {key} dans {repo} : {done.stderr.strip() or done.returncode}"
+            )
+        changed.append(f"{key}={value}")
+    return changed

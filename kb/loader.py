@@ -22,9 +22,10 @@ from urllib.parse import unquote
 
 from frontmatter.default_handlers import YAMLHandler
 
-from . import events, schema
+from . import events, limits, schema
+from .french import shorten
 from .model import ATTACHMENT_TYPES, DRAFT, Attachment, Centre, Resource
-from .problems import Problem, Severity, sort_key
+from .problems import Problem, Severity, condense, sort_key
 from .render import is_relative_url, read_body
 from .source import ContentSource, FileSystemSource, SourceEntry, is_hidden
 from .vocabulary import Vocabularies, fold, load_vocabularies
@@ -133,6 +134,20 @@ def read_text(source: ContentSource, entry: SourceEntry) -> str:
     return decode(data)
 
 
+def check_characters(path: str, text: str, problems: list[Problem]) -> bool:
+    """An error at each line holding an invisible control character; True if any."""
+    found = False
+    line, position = 1, 0
+    for match in schema.FORBIDDEN_CHARACTERS.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        problems.append(
+            Problem(path, line, Severity.ERROR, schema.forbidden_character_message(match.group()))
+        )
+        found = True
+    return found
+
+
 def parse_fields(
     path: str,
     split: SplitFile,
@@ -184,7 +199,7 @@ def parse_fields(
                     path,
                     line,
                     Severity.WARNING,
-                    f"clé inconnue « {entry.key} » (ignorée)",
+                    f"clé inconnue « {shorten(entry.key)} » (ignorée)",
                     close[0] if close else None,
                 )
             )
@@ -322,14 +337,19 @@ class Loader:
         centre_id = entry.path.split("/")[0]
         problems: list[Problem] = []
         try:
-            split = split_front_matter(read_text(self.source, entry))
-            values = parse_fields(
-                entry.path, split, schema.CENTRE_FIELDS, self.vocabularies, problems
-            )
+            text = read_text(self.source, entry)
+            if check_characters(entry.path, text, problems):
+                values = None
+            else:
+                split = split_front_matter(text)
+                values = parse_fields(
+                    entry.path, split, schema.CENTRE_FIELDS, self.vocabularies, problems
+                )
+                limits.check_body(entry.path, split.body, split.body_line, problems)
         except FileError as exc:
             problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
             values = None
-        result.problems.extend(problems)
+        result.problems.extend(condense(problems))
         if values is None or any(p.is_error for p in problems) or not values.get("nom"):
             result.invalid_paths.add(entry.path)
             return
@@ -374,6 +394,7 @@ class Loader:
         """Read and check one resource file; None (with problems) when it has errors."""
         own: list[Problem] = []
         resource = self._parse_resource(entry, own, files)
+        own = condense(own)
         problems.extend(own)
         if any(p.is_error for p in own):
             return None
@@ -395,6 +416,8 @@ class Loader:
             )
         try:
             text = read_text(self.source, entry)
+            if check_characters(entry.path, text, problems):
+                return None
             split = split_front_matter(text)
             lines: dict[str, int] = {}
             values = parse_fields(
@@ -404,7 +427,11 @@ class Loader:
             problems.append(Problem(entry.path, exc.line, Severity.ERROR, exc.message))
             return None
         events.check_event(entry.path, values, lines, problems)
+        if not limits.check_body(entry.path, split.body, split.body_line, problems):
+            return None  # not parsed further: that could cost seconds
         links, body_text, sections = read_body(split.body)
+        if not limits.check_links(entry.path, links, split.body_line, problems):
+            return None
         attachments = self._check_links(entry.path, split, links, problems, files)
         position = split.body.lower().find(schema.PLACEHOLDER.lower())
         if position >= 0:
@@ -450,7 +477,8 @@ class Loader:
                 )
                 continue
             entry = files.get(target) if files is not None else None
-            exists = entry is not None or (files is None and self.source.exists(target))
+            # The source knows every file even when only some are loaded (a push's changes).
+            exists = entry is not None or self.source.exists(target)
             if not exists:
                 kind = "image" if link.is_image else "lien"
                 problems.append(

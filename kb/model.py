@@ -41,6 +41,7 @@ class Territoire:
     departement: str | None = None
     communes: tuple[str, ...] = ()
     qpv: tuple[str, ...] = ()
+    epci: tuple[str, ...] = ()  # SIREN codes of intercommunalities named as such
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,9 @@ class _PerThread(threading.local):
 
     def __init__(self) -> None:
         self.md = _markdown()
+        # Blocks only (paragraphs, lists, tables...), their inline content left unparsed:
+        # cheap, for measuring a body before paying for the inline parse (kb.limits).
+        self.blocks = _markdown().disable("inline")
 
 
 _PER_THREAD = _PerThread()
@@ -123,15 +126,29 @@ def _links(tokens: list[Token]) -> list[BodyLink]:
     return links
 
 
+def block_tokens(markdown_text: str) -> list[Token]:
+    """The block structure of a Markdown text; `inline` tokens keep their raw `content`."""
+    return _PER_THREAD.blocks.parse(_without_controls(markdown_text))
+
+
+# Invisible control characters (C0 but tab and newlines, DEL, C1). The validator refuses
+# them (kb.schema.FORBIDDEN_CHARACTERS); the renderer drops them whatever it is given.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _without_controls(text: str) -> str:
+    return _CONTROLS.sub("", text)
+
+
 def body_links(markdown_text: str) -> list[BodyLink]:
     """Every link and image URL of a Markdown text, with its line."""
-    return _links(_md().parse(markdown_text))
+    return _links(_md().parse(_without_controls(markdown_text)))
 
 
 def read_body(markdown_text: str) -> tuple[list[BodyLink], str, tuple[str, ...]]:
     """Links, plain text and section titles (`##` headings) of a body from a single parse
     (the loader needs all three)."""
-    tokens = _md().parse(markdown_text)
+    tokens = _md().parse(_without_controls(markdown_text))
     return _links(tokens), _plain_text(tokens), _section_titles(tokens)
 
 
@@ -261,7 +278,7 @@ def sanitize_html(html: str) -> str:
 
 def plain_text(markdown_text: str) -> str:
     """The readable text of a Markdown body (what the index stores), without markup."""
-    return _plain_text(_md().parse(markdown_text))
+    return _plain_text(_md().parse(_without_controls(markdown_text)))
 
 
 def _plain_text(tokens: list[Token]) -> str:
@@ -285,7 +302,7 @@ def render_markdown(markdown_text: str, resolve_link: LinkResolver | None = None
     """Render a resource body to sanitised HTML, its plain text and its headings."""
     md = _md()
     env: dict = {}
-    tokens = md.parse(markdown_text, env)
+    tokens = md.parse(_without_controls(markdown_text), env)
     text = _plain_text(tokens)  # before _rewrite, which turns remote images into links
     headings = _rewrite(tokens, resolve_link)
     html = md.renderer.render(tokens, md.options, env)

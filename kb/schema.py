@@ -16,9 +16,11 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from . import territories
+from .french import shorten
 from .model import ID_PATTERN, Periode, Territoire
 from .problems import Problem, Severity
-from .vocabulary import Vocabularies
+from .vocabulary import Vocabularies, fold
 
 COMMUNE_PATTERN = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 QPV_2024_PATTERN = re.compile(r"^QN(\d{2}[0-9AB])\d{2}[NMI]$")
@@ -40,6 +42,29 @@ SECTION_TYPES = ("fiche-pratique", "retour-experimentation")
 # A summary long enough to say what the resource is, short enough to read in a result
 # list (characters; the field accepts up to 1000).
 SUMMARY_LENGTH = (100, 500)
+
+
+# Invisible control characters (C0 but tab and line breaks, DEL, C1): refused in the header
+# and in the text. They come from PDFs and word processors, show nowhere, and are not allowed
+# in the XML of feeds and OAI-PMH.
+FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CHARACTER_NAMES = {
+    0x00: "caractère nul",
+    0x08: "retour arrière",
+    0x0B: "tabulation verticale",
+    0x0C: "saut de page",
+    0x1B: "échappement",
+    0x7F: "suppression",
+}
+
+
+def forbidden_character_message(character: str) -> str:
+    code = ord(character)
+    name = _CHARACTER_NAMES.get(code, "caractère de contrôle")
+    return (
+        f"caractère invisible interdit (U+{code:04X}, {name}), souvent venu d'un copier-coller : "
+        "supprimez-le"
+    )
 
 
 def placeholder_message(name: str) -> str:
@@ -127,7 +152,7 @@ def _written(node: Node | None) -> str:
 
 
 def _wrong_type(ctx: FieldContext, expected: str, value: Any, node: Node | None = None) -> None:
-    written = _written(node or ctx.node)
+    written = shorten(_written(node or ctx.node))
     if written and isinstance(value, (bool, int, float, dt.date)) and "texte" in expected:
         ctx.error(
             f"« {ctx.name} » : {expected} est attendu, mais YAML lit « {written} » comme "
@@ -173,10 +198,34 @@ def date(ctx: FieldContext, value: Any, node: Node | None = None) -> dt.date | N
             return dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
-        ctx.error(f"« {ctx.name} » : date invalide « {value} » (format AAAA-MM-JJ)", node)
+        ctx.error(
+            f"« {ctx.name} » : date invalide « {shorten(value)} » (format AAAA-MM-JJ)",
+            node,
+            suggestion=_iso_date(value),
+        )
         return None
     _wrong_type(ctx, "une date AAAA-MM-JJ", value, node)
     return None
+
+
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_YEAR_FIRST = re.compile(r"(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})")
+
+
+def _iso_date(written: str) -> str | None:
+    """`12/03/2025`, `12-03-2025`, `12.03.2025` (French order: day first) or `2025/03/12`
+    -> `2025-03-12`, when that date exists."""
+    written = written.strip()
+    if match := _DAY_FIRST.fullmatch(written):
+        day, month, year = (int(g) for g in match.groups())
+    elif match := _YEAR_FIRST.fullmatch(written):
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
 
 
 def _as_list(ctx: FieldContext, value: Any) -> list | None:
@@ -219,7 +268,8 @@ def _check_term(ctx: FieldContext, vocabulary: str, value: Any, node: Node | Non
     if value in vocab:
         return value
     ctx.error(
-        f"« {value} » n'est pas une valeur connue de « {ctx.name} » (vocabulaire {vocabulary})",
+        f"« {shorten(value)} » n'est pas une valeur connue de « {ctx.name} » "
+        f"(vocabulaire {vocabulary})",
         node,
         suggestion=vocab.suggest(value),
     )
@@ -259,7 +309,7 @@ def term_list(vocabulary: str, minimum: int = 0) -> Checker:
 def _code(ctx: FieldContext, key: str, value: Any, node: Node | None) -> str | None:
     if not isinstance(value, str):
         hint = ' (un code INSEE s\'écrit entre guillemets, ex. "05")'
-        shown = _written(node) or str(value)
+        shown = shorten(_written(node) or str(value))
         ctx.error(f"« {key} » : code « {shown} » lu comme {_type_name(value)}{hint}", node)
         return None
     return value.strip()
@@ -267,10 +317,10 @@ def _code(ctx: FieldContext, key: str, value: Any, node: Node | None) -> str | N
 
 def territoire(ctx: FieldContext, value: Any) -> Territoire:
     if not isinstance(value, dict):
-        _wrong_type(ctx, "un dictionnaire (region, departement, communes, qpv)", value)
+        _wrong_type(ctx, "un dictionnaire (region, departement, communes, epci, qpv)", value)
         return Territoire()
     vocab = ctx.vocabularies
-    known = ("region", "departement", "communes", "qpv")
+    known = ("region", "departement", "communes", "epci", "qpv")
     for key in value:
         if key not in known:
             suggestion = difflib.get_close_matches(str(key), known, n=1)
@@ -304,13 +354,16 @@ def territoire(ctx: FieldContext, value: Any) -> Territoire:
                 )
         if departement and not region:
             region = vocab.departements.terms[departement].get("region")
-    communes = _codes(
-        ctx,
-        "communes",
-        value.get("communes"),
-        COMMUNE_PATTERN,
-        "code commune INSEE invalide « {} » (5 caractères, ex. 59350 ou 2A004)",
-    )
+    places = territories.current()
+    communes = _check_communes(ctx, value.get("communes"), places, region, departement)
+    if communes and not departement:
+        # Communes of one department tell where the resource is: pages and filters by
+        # department then find it.
+        found = {places.communes[c].departement for c in communes}
+        if len(found) == 1:
+            departement = found.pop()
+            region = region or places.departements[departement].region
+    epci = _check_epci(ctx, value.get("epci"), places)
     qpv = _codes(ctx, "qpv", value.get("qpv"), None, "")
     for code, node in zip(qpv, _item_nodes(ctx.sub_node("qpv")), strict=False):
         match = QPV_2024_PATTERN.match(code) or QPV_2015_PATTERN.match(code)
@@ -323,7 +376,128 @@ def territoire(ctx: FieldContext, value: Any) -> Territoire:
         dept = dept.zfill(2) if dept[:1].isdigit() else dept
         if dept not in vocab.departements:
             ctx.error(f"code QPV « {code} » : département « {match.group(1)} » inconnu", node)
-    return Territoire(region, departement, communes, tuple(q for q in qpv))
+            continue
+        _check_qpv(ctx, code, node, places, departement)
+    return Territoire(region, departement, communes, tuple(q for q in qpv), epci)
+
+
+def _check_communes(ctx, value, places, region, departement) -> tuple[str, ...]:
+    """Codes of existing communes: a former commune's code becomes the current one (with a
+    warning); a postal code, an unknown code or a commune outside the stated department or
+    region is an error."""
+    items = _code_items(
+        ctx,
+        "communes",
+        value,
+        COMMUNE_PATTERN,
+        "code commune INSEE invalide « {} » (5 caractères, ex. 59350 ou 2A004)",
+    )
+    result: list[str] = []
+    for code, node in items:
+        commune = places.communes.get(code)
+        former = places.reference.anciennes.get(code)
+        if commune is None and former is not None:
+            commune = places.communes[former.actuelle]
+            name = f" ({former.nom})" if former.nom else ""
+            ctx.warning(
+                f"« {code} »{name} est le code d'une ancienne commune, fusionnée dans "
+                f"{commune.nom} : la fiche est rattachée au code actuel {commune.code}",
+                node,
+                commune.code,
+            )
+        elif commune is None:
+            postal = places.reference.postal.get(code)
+            if postal:
+                names = ", ".join(f"{places.communes[c].nom} ({c})" for c in postal[:3]) + (
+                    " …" if len(postal) > 3 else ""
+                )
+                ctx.error(
+                    f"« {code} » est un code postal, pas un code commune INSEE : code(s) "
+                    f"INSEE des communes de ce code postal : {names}",
+                    node,
+                    postal[0] if len(postal) == 1 else None,
+                )
+            else:
+                suggestion = places.suggest_commune(code, departement)
+                hint = (
+                    f" ; vouliez-vous dire {suggestion} ({places.communes[suggestion].nom}) ?"
+                    if suggestion
+                    else ""
+                )
+                ctx.error(
+                    f"code commune INSEE inconnu « {code} » ({places.reference.description}){hint}",
+                    node,
+                    suggestion,
+                )
+            continue
+        if departement and commune.departement != departement:
+            ctx.error(
+                f"la commune {commune.code} ({commune.nom}) est dans le département "
+                f"{commune.departement} ({places.label('departement', commune.departement)}), "
+                f"pas dans le département indiqué {departement} "
+                f"({places.label('departement', departement)})",
+                node,
+            )
+            continue
+        commune_region = places.departements[commune.departement].region
+        if region and not departement and commune_region != region:
+            ctx.error(
+                f"la commune {commune.code} ({commune.nom}) est dans la région "
+                f"{commune_region} ({places.label('region', commune_region)}), pas dans la "
+                f"région indiquée {region} ({places.label('region', region)})",
+                node,
+            )
+            continue
+        if commune.code in result:
+            ctx.warning(f"« {commune.code} » figure deux fois dans « communes »", node)
+            continue
+        result.append(commune.code)
+    return tuple(result)
+
+
+def _check_epci(ctx, value, places) -> tuple[str, ...]:
+    result: list[str] = []
+    for code, node in _code_items(ctx, "epci", value, None, ""):
+        if code in places.epci:
+            if code not in result:
+                result.append(code)
+            continue
+        folded = fold(code)
+        by_name = [e.code for e in places.epci.values() if fold(e.nom) == folded]
+        if by_name:
+            ctx.error(
+                f"« epci » : indiquez le numéro SIREN de l'intercommunalité, pas son nom : "
+                f"{by_name[0]} pour « {code} »",
+                node,
+                by_name[0],
+            )
+        else:
+            ctx.error(
+                f"« epci » : numéro SIREN d'EPCI inconnu « {code} » "
+                f"({places.reference.description})",
+                node,
+            )
+    return tuple(result)
+
+
+def _check_qpv(ctx, code, node, places, departement) -> None:
+    if not places.qpv:
+        return  # no list imported: nothing to check against
+    qpv = places.qpv.get(code)
+    if qpv is None:
+        if code.startswith("QP"):
+            return  # 2015 geography: the list in force (2024) cannot know it
+        ctx.warning(
+            f"code QPV « {code} » absent de la liste des quartiers prioritaires importée "
+            f"({places.qpv_list.source}) : vérifiez le code",
+            node,
+        )
+    elif departement and qpv.departement != departement:
+        ctx.warning(
+            f"le quartier {code} ({qpv.nom}) est dans le département {qpv.departement}, "
+            f"pas dans le département indiqué {departement}",
+            node,
+        )
 
 
 def _item_nodes(node: Node | None) -> list[Node]:
@@ -331,8 +505,13 @@ def _item_nodes(node: Node | None) -> list[Node]:
 
 
 def _codes(ctx, key, value, pattern, message) -> tuple[str, ...]:
+    return tuple(code for code, _ in _code_items(ctx, key, value, pattern, message))
+
+
+def _code_items(ctx, key, value, pattern, message) -> list[tuple[str, Node | None]]:
+    """The well-formed codes of a list, each with its YAML node (for line numbers)."""
     if value is None:
-        return ()
+        return []
     node = ctx.sub_node(key)
     if not isinstance(value, list):
         value = [value]
@@ -345,8 +524,8 @@ def _codes(ctx, key, value, pattern, message) -> tuple[str, ...]:
         if pattern and not pattern.match(code):
             ctx.error(message.format(code), item_node)
             continue
-        result.append(code)
-    return tuple(result)
+        result.append((code, item_node))
+    return result
 
 
 def _bound(ctx: FieldContext, key: str, value: Any, node: Node | None) -> dt.date | int | None:
@@ -395,7 +574,7 @@ def alias(ctx: FieldContext, value: Any) -> tuple[str, ...]:
         node = ctx.item_node(index)
         if not isinstance(item, str) or not ALIAS_PATTERN.match(item.strip()):
             ctx.error(
-                f"alias invalide « {item} » : un ancien identifiant (ancien-slug ou centre/ancien-slug)",
+                f"alias invalide « {shorten(str(item))} » : un ancien identifiant (ancien-slug ou centre/ancien-slug)",
                 node,
             )
             continue
@@ -406,7 +585,7 @@ def alias(ctx: FieldContext, value: Any) -> tuple[str, ...]:
 def url(ctx: FieldContext, value: Any) -> str | None:
     checked = text(500)(ctx, value)
     if checked and not re.match(r"^https?://[^\s/]+", checked):
-        ctx.error(f"« {ctx.name} » : adresse web invalide « {checked} » (https://...)")
+        ctx.error(f"« {ctx.name} » : adresse web invalide « {shorten(checked)} » (https://...)")
         return None
     return checked
 
@@ -439,7 +618,7 @@ RESOURCE_FIELDS: tuple[Field, ...] = (
     Field(
         "territoire",
         territoire,
-        "Territoire : region, departement, communes, qpv (codes INSEE et QPV).",
+        "Territoire : region, departement, communes, epci, qpv (codes INSEE, SIREN et QPV).",
     ),
     Field("porteur", text(300), "Structure qui porte l'action."),
     Field("partenaires", text_list(), "Partenaires de l'action."),

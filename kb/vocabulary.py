@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,7 +77,50 @@ class Vocabulary:
             return by_folded_id[close[0]]
         by_label = {fold(t.libelle): t.id for t in self}
         close = difflib.get_close_matches(folded, list(by_label), n=1, cutoff=0.75)
-        return by_label[close[0]] if close else None
+        if close:
+            return by_label[close[0]]
+        return self._suggest_by_words(folded)
+
+    def _suggest_by_words(self, folded: str) -> str | None:
+        """A value that is a word, or the start of a word, of one id or label: `emploi` ->
+        `emploi-insertion`, `logement` -> `habitat-logement`. Whole words of the id count
+        most, then words of the label, then beginnings of words (3 letters at least); no
+        suggestion when two terms match as well (`ville`: three dispositifs)."""
+        wanted = _words(folded)
+        if not wanted:
+            return None
+        scores: dict[str, int] = {}
+        for term in self:
+            id_words = _words(fold(term.id))
+            label_words = _words(fold(term.libelle)) | _words(fold(str(term.get("sigle") or "")))
+            score = 0
+            for word in wanted:
+                if word in id_words:
+                    score += 3
+                elif word in label_words:
+                    score += 2
+                elif len(word) >= 3 and any(w.startswith(word) for w in id_words | label_words):
+                    score += 1
+                else:
+                    score = 0
+                    break
+            if score:
+                scores[term.id] = score
+        if not scores:
+            return None
+        top = max(scores.values())
+        best = [term_id for term_id, score in scores.items() if score == top]
+        return best[0] if len(best) == 1 else None
+
+
+# Words that say nothing about a term ("Emploi et insertion").
+_STOP_WORDS = frozenset(
+    {"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "ou", "par"}
+)
+
+
+def _words(folded: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", folded) if w and w not in _STOP_WORDS}
 
 
 @dataclass(frozen=True)
@@ -125,9 +169,16 @@ def _load_vocabulary(name: str) -> Vocabulary:
     return Vocabulary(name, terms)
 
 
-@functools.cache
 def fingerprint() -> str:
-    """Changes whenever a vocabulary or the thesaurus file changes."""
+    """Changes whenever a vocabulary, the thesaurus file or the territorial reference in
+    force (the imported QPV list) changes: the index then holds other labels and names."""
+    from .territories import current
+
+    return f"{_files_fingerprint()}-{current().fingerprint}"
+
+
+@functools.cache
+def _files_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in (*VOCABULARY_NAMES, "thesaurus"):
         digest.update((resources.files("kb") / "vocabularies" / f"{name}.yaml").read_bytes())

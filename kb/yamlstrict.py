@@ -1,9 +1,10 @@
-"""Strict, line-aware YAML for front-matter.
+r"""Strict, line-aware YAML for front-matter.
 
 PyYAML's SafeLoader is safe against code execution but still accepts anchors and aliases
-(alias bombs) and unbounded nesting. Here both are refused while composing, and each
-top-level value is constructed separately so that one bad value (e.g. `2024-13-45`,
-which raises ValueError, not YAMLError) is reported at its own line.
+(alias bombs), unbounded nesting, tags and escaped control characters (`"\e"`). Here all of
+them are refused while composing, with a French message at their line, and each top-level
+value is constructed separately so that one bad value (e.g. `2024-13-45`, which raises
+ValueError, not YAMLError) is reported at its own line.
 """
 
 from __future__ import annotations
@@ -13,9 +14,21 @@ from typing import Any
 
 import yaml
 from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode
+
+from .french import number, shorten
+from .schema import FORBIDDEN_CHARACTERS, forbidden_character_message
 
 MAX_DEPTH = 8
+_CORE_TAG = "tag:yaml.org,2002:"
+# Explicit tags that change nothing a safe loader would not do anyway (`!!str 05`).
+_ALLOWED_TAGS = frozenset(
+    {"!", *(_CORE_TAG + name for name in ("str", "int", "float", "bool", "null", "seq", "map"))}
+)
+# Longer integers are refused by Python itself (sys.get_int_max_str_digits); far shorter than
+# that is already not a number anyone means.
+_MAX_DIGITS = 100
+TAB_MESSAGE = "tabulation interdite dans l'en-tête YAML : indentez avec des espaces"
 
 
 class StrictYamlError(Exception):
@@ -31,11 +44,27 @@ class StrictYamlError(Exception):
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _written_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE_TAG) :] if tag.startswith(_CORE_TAG) else tag
+
+
 def _check_events(text: str) -> None:
-    """Refuse anchors, aliases and deep nesting before anything is built from them."""
+    """Refuse anchors, aliases, tags, control characters and deep nesting before anything
+    is built from them."""
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
         line = event.start_mark.line if event.start_mark else None
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in _ALLOWED_TAGS:
+            raise StrictYamlError(
+                f"étiquette YAML « {shorten(_written_tag(tag), 60)} » refusée : écrivez la "
+                "valeur sans étiquette « !… » (texte, nombre, date ou liste)",
+                line,
+            )
+        if isinstance(event, ScalarEvent):
+            control = FORBIDDEN_CHARACTERS.search(event.value)
+            if control:
+                raise StrictYamlError(forbidden_character_message(control.group()), line)
         if isinstance(event, AliasEvent):
             raise StrictYamlError(
                 "les alias YAML (*nom) ne sont pas acceptés : recopiez la valeur", line
@@ -88,13 +117,44 @@ class StrictDocument:
         try:
             return self._loader.construct_object(node, deep=True)
         except (ValueError, OverflowError, yaml.YAMLError) as exc:
-            raise StrictYamlError(_constructor_message(node, exc), node.start_mark.line) from exc
+            message, line = _constructor_message(self._loader, node)
+            raise StrictYamlError(message, line) from exc
 
 
-def _constructor_message(node: Node, exc: Exception) -> str:
-    if isinstance(node, ScalarNode) and node.tag.endswith(":timestamp"):
-        return f"date invalide « {node.value} » (format attendu AAAA-MM-JJ, date existante)"
-    return f"valeur YAML invalide « {getattr(node, 'value', '')} »"
+def _scalars(node: Node) -> list[ScalarNode]:
+    if isinstance(node, ScalarNode):
+        return [node]
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for child in pair for n in _scalars(child)]
+    if isinstance(node, CollectionNode):
+        return [n for child in node.value for n in _scalars(child)]
+    return []
+
+
+def _constructor_message(loader: yaml.SafeLoader, node: Node) -> tuple[str, int]:
+    """A French message for a value that could not be built, and the line of the culprit
+    (a scalar inside a list or mapping), never a repr of PyYAML's nodes."""
+    for scalar in _scalars(node):
+        line = scalar.start_mark.line
+        if scalar.tag.endswith(":int") and len(scalar.value) > _MAX_DIGITS:
+            digits = sum(c.isdigit() for c in scalar.value)
+            return (
+                f"nombre trop long ({number(digits)} chiffres) : s'il s'agit d'un texte, "
+                "mettez-le entre guillemets",
+                line,
+            )
+        if scalar.tag.endswith(":timestamp"):
+            try:
+                loader.construct_yaml_timestamp(scalar)  # reads the node, stores nothing
+            except ValueError:
+                return (
+                    f"date invalide « {shorten(scalar.value)} » (format attendu AAAA-MM-JJ, "
+                    "date existante)",
+                    line,
+                )
+    if isinstance(node, ScalarNode):
+        return f"valeur YAML invalide « {shorten(node.value)} »", node.start_mark.line
+    return "valeur YAML invalide", node.start_mark.line
 
 
 def compose(text: str) -> StrictDocument:
@@ -115,15 +175,31 @@ def compose(text: str) -> StrictDocument:
         if mark is not None and mark.index >= len(text.rstrip()):
             # Still at the end: blame the last written line, where the construct was left open.
             line = len(text.rstrip().split("\n")) - 1
+        if mark is not None and _is_tab_problem(text, mark.index):
+            raise StrictYamlError(TAB_MESSAGE, mark.line) from None
         message = _translate(reason)
-        if not message.startswith("imbrication"):
+        if message != TAB_MESSAGE and not message.startswith("imbrication"):
             message = f"YAML invalide : {message}"
         raise StrictYamlError(message, line) from None
+    except yaml.reader.ReaderError as exc:
+        # Characters YAML refuses to read (the loader reports control characters first).
+        line = text.count("\n", 0, exc.position)
+        character = chr(exc.character) if isinstance(exc.character, int) else "?"
+        raise StrictYamlError(forbidden_character_message(character), line) from None
     except yaml.YAMLError as exc:
         raise StrictYamlError(f"YAML invalide : {exc}", None) from None
     except RecursionError:
         raise StrictYamlError("imbrication trop profonde", None) from None
     return StrictDocument(loader, root)
+
+
+def _is_tab_problem(text: str, index: int) -> bool:
+    """Whether the parser stopped on a tab, or on a line indented with a tab."""
+    if text[index : index + 1] == "\t":
+        return True
+    start = text.rfind("\n", 0, index) + 1
+    line = text[start : text.find("\n", start) if "\n" in text[start:] else len(text)]
+    return "\t" in line[: len(line) - len(line.lstrip(" \t"))]
 
 
 # The most frequent PyYAML messages, in French; others are shown as they are.
@@ -132,10 +208,8 @@ _TRANSLATIONS = {
         "deux-points inattendus (mettez la valeur entre guillemets si elle contient « : »)"
     ),
     "could not find expected ':'": "deux-points « : » attendus après la clé",
-    "found a tab character": "tabulation interdite : indentez avec des espaces",
-    "found character '\\t' that cannot start any token": (
-        "tabulation interdite : indentez avec des espaces"
-    ),
+    "found a tab character": TAB_MESSAGE,
+    "found character '\\t' that cannot start any token": TAB_MESSAGE,
     "found character that cannot start any token": (
         "caractère inattendu en début de valeur (@, %, ` : mettez la valeur entre guillemets)"
     ),

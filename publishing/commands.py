@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kb.config import ConfigError, Settings
 from kb.gitsource import Git, is_null
-from kb.hooks import HookInstallError, install_hooks, plan_hooks
+from kb.hooks import HookInstallError, install_hooks, plan_hooks, protect_history
 from kb.publication import PublicationSettings, append_log, pre_receive, read_updates
 
 HOOK_STATES = {
@@ -148,6 +148,7 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
         Publisher(content, index, publication)
         plans = plan_hooks(repository, content, index, config, chain=args.chainer)
         install_hooks(plans)
+        protected = protect_history(repository)
     except (HookInstallError, PublicationError) as exc:
         _say(f"erreur : {exc}")
         return 1
@@ -157,6 +158,11 @@ def run_install(args: argparse.Namespace, settings: Settings) -> int:
     for plan in plans:
         state = HOOK_STATES[plan.state].format(previous=plan.previous)
         print(f"{plan.name} : {state} ({plan.target})")
+    if protected:
+        print(
+            f"Historique protégé ({', '.join(protected)}) : git refuse les poussées forcées "
+            "et les suppressions de branches (voir docs/publier.md pour une réécriture voulue)."
+        )
     print(
         f"Les poussées sur la branche « {publication.branch} » seront vérifiées puis publiées "
         f"dans {content} (index : {index}, configuration : {config})."
@@ -217,7 +223,13 @@ def run_pre_receive(args: argparse.Namespace, settings: Settings) -> int:
     try:
         publication = PublicationSettings.from_settings(settings)
         updates = read_updates(data.decode("utf-8", errors="replace").splitlines())
-        return pre_receive(updates, Git(_repository()), publication, os.environ, sys.stderr)
+        state = None
+        if any(ref == publication.ref for _old, _new, ref in updates):
+            from indexer.published import published_state
+
+            state = published_state(settings.index)
+        git = Git(_repository())
+        return pre_receive(updates, git, publication, os.environ, sys.stderr, state)
     except ConfigError as exc:
         _say(f"erreur : configuration du serveur invalide ({exc}) : poussée refusée")
         return 1

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from indexer.build import Indexer, UpdateReport
 from indexer.store import IndexFolder, IndexLocked, exclusive_lock, now_iso, write_atomically
+from kb.french import plural
 from kb.gitsource import Git, GitError, GitTreeSource, clean_environment
 from kb.publication import PublicationSettings, append_log, validate_tree
 
@@ -69,15 +70,11 @@ class PublishResult:
         if self.outcome == PUBLISHED and self.report is not None:
             report = self.report
             return (
-                f"{_count(len(report.added), 'ressource publiée', 'ressources publiées')}, "
-                f"{_count(len(report.updated), 'mise à jour', 'mises à jour')}, "
-                f"{_count(len(report.deleted), 'retirée', 'retirées')}"
+                f"{plural(len(report.added), 'ressource publiée', 'ressources publiées')}, "
+                f"{plural(len(report.updated), 'mise à jour', 'mises à jour')}, "
+                f"{plural(len(report.deleted), 'retirée', 'retirées')}"
             )
         return self.message
-
-
-def _count(number: int, singular: str, plural: str) -> str:
-    return f"{number} {singular if number < 2 else plural}"
 
 
 def read_status(index: Path | str) -> dict:
@@ -224,7 +221,7 @@ class Publisher:
                     REFUSED,
                     commit,
                     lines=lines,
-                    message=f"{len(check.blocking)} erreur(s) : la version {commit[:10]} n'est "
+                    message=f"{plural(len(check.blocking), 'erreur')} : la version {commit[:10]} n'est "
                     "pas publiée, la version précédente reste en ligne",
                 )
         paths = None if online is None else self._changed_paths(git, online, commit)

@@ -1,9 +1,9 @@
-"""Write the vocabulary tables of docs/format.md from the vocabulary files of kb/.
+"""Write the vocabulary tables and the table of limits of docs/format.md from kb/.
 
     python3 scripts/gen_format_doc.py           # rewrite the generated part of the doc
     python3 scripts/gen_format_doc.py --check   # exit 1 if the doc is out of date
 
-Only the part between the two markers is generated; the rest of the doc is written by hand.
+Only the parts between their markers are generated; the rest of the doc is written by hand.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kb.french import number  # noqa: E402
+from kb.limits import LIMITS  # noqa: E402
 from kb.vocabulary import Vocabularies, Vocabulary, load_vocabularies  # noqa: E402
 
 DOC = ROOT / "docs" / "format.md"
@@ -23,6 +25,11 @@ START = (
     "à partir de kb/vocabularies/ : ne pas modifier à la main. -->"
 )
 END = "<!-- vocabulaires : fin -->"
+LIMITS_START = (
+    "<!-- limites : début. Partie générée par scripts/gen_format_doc.py "
+    "à partir de kb/limits.py : ne pas modifier à la main. -->"
+)
+LIMITS_END = "<!-- limites : fin -->"
 
 
 def _cell(value: object) -> str:
@@ -124,13 +131,23 @@ def vocabulary_markdown(vocabularies: Vocabularies) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def update(text: str, generated: str) -> str:
+def limits_markdown() -> str:
+    """The table of limits of docs/format.md."""
+    return "\n".join(
+        _table(
+            ["Au plus", "Quoi", "Que faire au-delà"],
+            [[number(limit.maximum), limit.counted, limit.advice] for limit in LIMITS],
+        )
+    )
+
+
+def update(text: str, generated: str, start: str = START, end: str = END) -> str:
     """`text` with the part between the markers replaced by `generated`."""
-    before, found, rest = text.partition(START)
-    if not found or END not in rest:
+    before, found, rest = text.partition(start)
+    if not found or end not in rest:
         raise SystemExit(f"{DOC} : marqueurs de la partie générée introuvables")
-    after = rest.split(END, 1)[1]
-    return f"{before}{START}\n\n{generated}\n\n{END}{after}"
+    after = rest.split(end, 1)[1]
+    return f"{before}{start}\n\n{generated}\n\n{end}{after}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     current = DOC.read_text(encoding="utf-8")
     wanted = update(current, vocabulary_markdown(load_vocabularies()))
+    wanted = update(wanted, limits_markdown(), LIMITS_START, LIMITS_END)
     if args.check:
         if wanted != current:
             print(f"{DOC} est périmé : lancez python3 scripts/gen_format_doc.py", file=sys.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import cli
+from kb import cli, territories
 from kb.config import SETTINGS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,6 +23,14 @@ _SETTINGS_ENV = tuple(s.env for s in SETTINGS if s.env) + ("KB_CONFIG",)
 def _clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _SETTINGS_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_territories() -> None:
+    """`kb` commands and the web app set where the QPV list is: no test inherits that."""
+    territories.configure(None, None)
+    yield
+    territories.configure(None, None)
 
 
 @pytest.fixture

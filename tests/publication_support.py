@@ -186,3 +186,33 @@ class GitServer:
         searcher = index or SearchIndex(self.index)
         result = searcher.search(SearchRequest(q=query, per_page=100, with_suggestion=False))
         return {hit.id for hit in result.hits}
+
+
+def published_server(root: Path) -> GitServer:
+    """The `valid` fixture on main, kb's hooks installed, published once (`kb sync`)."""
+    from kb import cli
+
+    server = GitServer(root).create()
+    install = ["hooks", "install", str(server.bare), "--deploy", str(server.deploy)]
+    assert cli.main([*install, "--index", str(server.index), "--config", str(server.config)]) == 0
+    assert cli.main(["sync", "--remote", str(server.bare), *server.kb_options()]) == 0
+    return server
+
+
+def without_hook(server: GitServer, name: str):
+    """A context manager: the hook `name` is away while the block runs (as if pushed
+    before kb's hooks were installed, or while the publisher was down)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def away():
+        hook = server.bare / "hooks" / name
+        saved = hook.read_bytes()
+        hook.unlink()
+        try:
+            yield
+        finally:
+            hook.write_bytes(saved)
+            hook.chmod(0o755)
+
+    return away()

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kb.config import ConfigError, load_settings
+from kb.french import plural
 from kb.loader import load_tree
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,9 +29,9 @@ resume: Un résumé.
 
 Texte.
 """
-# `path:line: gravité: message`, the line being absent when it cannot be known.
+# `path:line: gravité : message`, the line being absent when it cannot be known.
 PROBLEM_LINE = re.compile(
-    r"^(?P<path>[^:\s][^:]*?)(?::(?P<line>[1-9]\d*))?: (?P<severity>erreur|avertissement): "
+    r"^(?P<path>[^:\s][^:]*?)(?::(?P<line>[1-9]\d*))?: (?P<severity>erreur|avertissement) : "
     r"(?P<message>\S.*)$"
 )
 SECTIONS = [
@@ -59,8 +60,7 @@ def test_check_clean_tree(run_kb) -> None:
     assert run.code == 0
     assert run.out == ""
     assert run.err == (
-        "4 ressource(s) publiable(s), 1 brouillon(s), 2 centre(s) ; "
-        "0 erreur(s), 0 avertissement(s).\n"
+        "4 ressources publiables, 1 brouillon, 2 centres ; 0 erreur, 0 avertissement.\n"
     )
 
 
@@ -71,10 +71,10 @@ def test_check_with_warnings_only_succeeds(run_kb, make_tree) -> None:
     run = run_kb("check", "--content", root)
     assert run.code == 0
     assert run.out == (
-        "ca/fiche.md:7: avertissement: clé inconnue « thematique » (ignorée) "
+        "ca/fiche.md:7: avertissement : clé inconnue « thematique » (ignorée) "
         "(vouliez-vous dire « thematiques » ?)\n"
     )
-    assert "0 erreur(s), 1 avertissement(s)." in run.err
+    assert "0 erreur, 1 avertissement." in run.err
 
 
 def test_check_with_errors_fails(run_kb, make_tree) -> None:
@@ -88,20 +88,67 @@ def test_check_with_errors_fails(run_kb, make_tree) -> None:
     run = run_kb("check", "--content", root)
     assert run.code == 1
     assert run.out == (
-        "ca/fiche.md:4: erreur: « date » : date invalide « 2024-13-45 » "
+        "ca/fiche.md:4: erreur : « date » : date invalide « 2024-13-45 » "
         "(format attendu AAAA-MM-JJ, date existante)\n"
     )
     assert run.err == (
-        "1 ressource(s) publiable(s), 0 brouillon(s), 1 centre(s) ; "
-        "1 erreur(s), 0 avertissement(s).\n"
+        "1 ressource publiable, 0 brouillon, 1 centre ; 1 erreur, 0 avertissement.\n"
     )
+
+
+def test_check_summary_uses_french_plurals(run_kb, make_tree) -> None:
+    one = make_tree({"ca/_centre.md": CENTRE, "ca/fiche.md": RESOURCE.format(extra="")})
+    run = run_kb("check", "--content", one)
+    assert run.err == "1 ressource publiable, 0 brouillon, 1 centre ; 0 erreur, 0 avertissement.\n"
+    two = make_tree(
+        {
+            "cb/_centre.md": CENTRE,
+            "cb/autre.md": RESOURCE.format(extra="statut: brouillon\n"),
+            "cb/brouillon.md": RESOURCE.format(extra="statut: brouillon\n"),
+            "cb/fiche.md": RESOURCE.format(extra="thematique: x\nmot_cles: y\n"),
+            "cb/vide.md": "",
+            "cb/autre-vide.md": "",
+        }
+    )
+    run = run_kb("check", "--content", two)
+    assert run.err == (
+        "2 ressources publiables, 2 brouillons, 2 centres ; 2 erreurs, 2 avertissements.\n"
+    )
+
+
+def test_french_counts() -> None:
+    assert plural(0, "erreur") == "0 erreur"
+    assert plural(1, "ressource publiée", "ressources publiées") == "1 ressource publiée"
+    assert plural(2, "ressource publiée", "ressources publiées") == "2 ressources publiées"
+    assert plural(39_999, "avertissement") == "39\u202f999 avertissements"
+    with pytest.raises(ValueError):
+        plural(2, "mise à jour")  # a phrase needs its plural form
+
+
+def test_check_repeated_problems_are_summed_up(run_kb, make_tree) -> None:
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE,
+            "ca/fiche.md": RESOURCE.format(extra="") + "[b](bilan.pdf) " * 600 + "\n",
+            # 40,000 times: more than a sheet may hold, one error instead of 40,000 warnings
+            "ca/enorme.md": RESOURCE.format(extra="") + "[b](bilan.pdf) " * 40_000 + "\n",
+        }
+    )
+    run = run_kb("check", "--content", root)
+    assert run.out == (
+        "ca/enorme.md:10: erreur : texte de plus de 200\u202f000 caractères (600\u202f008) : "
+        "placez le document complet en pièce jointe (PDF) et gardez-en un résumé\n"
+        "ca/fiche.md:10: avertissement : lien « bilan.pdf » : fichier introuvable (ca/bilan.pdf)\n"
+        "ca/fiche.md:10: avertissement : … et 599 autres avertissements identiques\n"
+    )
+    assert run.err.endswith("1 erreur, 2 avertissements.\n")
 
 
 def test_check_problem_without_a_line(run_kb, make_tree) -> None:
     root = make_tree({"ca/_centre.md": CENTRE, "ca/vide.md": ""})
     run = run_kb("check", "--content", root)
     assert run.code == 1
-    assert run.out == "ca/vide.md: erreur: le fichier est vide\n"
+    assert run.out == "ca/vide.md: erreur : le fichier est vide\n"
 
 
 def test_check_text_output_on_the_broken_tree(run_kb) -> None:
@@ -118,7 +165,7 @@ def test_check_text_output_on_the_broken_tree(run_kb) -> None:
         assert match["severity"] == problem.severity.value
         assert match["message"].startswith(problem.message)
     assert (
-        "centre-test/vocabulaire-faute.md:5: erreur: « cohesion-social » n'est pas une valeur "
+        "centre-test/vocabulaire-faute.md:5: erreur : « cohesion-social » n'est pas une valeur "
         "connue de « piliers » (vocabulaire piliers) (vouliez-vous dire « cohesion-sociale » ?)"
     ) in lines
 
@@ -226,8 +273,9 @@ def test_new_creates_a_resource_from_the_title(run_kb, content: Path) -> None:
     target = content / "ca" / "reussite-educative-l-ete-des-quartiers.md"
     assert run.code == 0, run.err
     assert run.out == (
-        f"Ressource créée : {target}\n"
-        "Complétez les champs « À compléter », puis lancez : kb check\n"
+        f"Ressource créée : {target} (brouillon : elle ne sera pas publiée)\n"
+        "Complétez les champs « À compléter », passez « statut » à « publie », puis lancez : "
+        "kb check\n"
     )
     meta = _front_matter(target)
     assert meta["titre"] == titre
@@ -235,7 +283,7 @@ def test_new_creates_a_resource_from_the_title(run_kb, content: Path) -> None:
     assert meta["date"] == dt.date.today()
     assert meta["piliers"] == []
     assert "resume" in meta
-    assert meta["statut"] == "publie"
+    assert meta["statut"] == "brouillon"  # never online before it is completed
     assert meta["territoire"] == {"region": "32"}  # taken from the centre card
     body = target.read_text(encoding="utf-8").split("---\n", 2)[2]
     assert re.findall(r"^## (.+)$", body, re.MULTILINE) == SECTIONS
@@ -244,37 +292,34 @@ def test_new_creates_a_resource_from_the_title(run_kb, content: Path) -> None:
 def test_new_file_gives_exactly_the_expected_problems(run_kb, content: Path) -> None:
     run_kb("new", "--content", content, "--centre", "ca", "--type", "etude", "--titre", "Mon étude")
     target = content / "ca" / "mon-etude.md"
+    expected_error = {
+        "fichier": "ca/mon-etude.md",
+        "ligne": line_of(target, "piliers:"),
+        "gravite": "erreur",
+        "message": "« piliers » est vide : indiquez au moins une valeur",
+        "suggestion": None,
+    }
     run = run_kb("check", "--content", content, "--format", "json")
     assert run.code == 1
-    assert json.loads(run.out) == [
+    assert json.loads(run.out) == [expected_error]  # a draft: placeholders are expected
+    # Once marked for publication, the placeholders left are pointed out (an error only
+    # on the published branch, see tests/test_publication_drafts.py).
+    target.write_text(
+        target.read_text(encoding="utf-8").replace("statut: brouillon", "statut: publie")
+    )
+    run = run_kb("check", "--content", content, "--format", "json")
+    assert json.loads(run.out) == [expected_error] + [
         {
             "fichier": "ca/mon-etude.md",
             "ligne": line,
-            "gravite": severity,
+            "gravite": "avertissement",
             "message": message,
             "suggestion": None,
         }
-        for line, severity, message in [
-            (
-                line_of(target, "piliers:"),
-                "erreur",
-                "« piliers » est vide : indiquez au moins une valeur",
-            ),
-            (
-                line_of(target, "resume:"),
-                "avertissement",
-                "« resume » contient encore « À compléter »",
-            ),
-            (
-                line_of(target, "porteur:"),
-                "avertissement",
-                "« porteur » contient encore « À compléter »",
-            ),
-            (
-                line_of(target, "À compléter."),
-                "avertissement",
-                "« texte » contient encore « À compléter »",
-            ),
+        for line, message in [
+            (line_of(target, "resume:"), "« resume » contient encore « À compléter »"),
+            (line_of(target, "porteur:"), "« porteur » contient encore « À compléter »"),
+            (line_of(target, "À compléter."), "« texte » contient encore « À compléter »"),
         ]
     ]
 
@@ -285,10 +330,12 @@ def test_new_file_passes_once_completed(run_kb, content: Path) -> None:
     text = target.read_text(encoding="utf-8")
     text = text.replace("piliers: []", "piliers: [cohesion-sociale]")
     text = re.sub(r"À compléter[^\n]*", "Texte rédigé.", text)
+    text = text.replace("statut: brouillon", "statut: publie")
     target.write_text(text, encoding="utf-8")
     run = run_kb("check", "--content", content)
     assert (run.code, run.out) == (0, "")
     assert load_tree(content).resources["ca/mon-etude"].titre == "Mon étude"
+    assert load_tree(content).resources["ca/mon-etude"].is_published
 
 
 def test_new_with_piliers_option(run_kb, content: Path) -> None:
@@ -303,8 +350,7 @@ def test_new_with_piliers_option(run_kb, content: Path) -> None:
         "developpement-economique",
     ]
     check = run_kb("check", "--content", content, "--format", "json")
-    assert check.code == 0
-    assert {p["gravite"] for p in json.loads(check.out)} == {"avertissement"}
+    assert (check.code, json.loads(check.out)) == (0, [])  # a valid draft
 
 
 def test_new_refuses_to_overwrite(run_kb, content: Path) -> None:
@@ -469,3 +515,31 @@ def test_recommended_sections_are_those_of_the_format():
     from kb.schema import RECOMMENDED_SECTIONS
 
     assert list(RECOMMENDED_SECTIONS) == SECTIONS
+
+
+def test_check_with_a_relative_index_folder(
+    run_kb, copy_fixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `kb serve` then `kb check` in a fresh checkout: the default index is relative
+    # (instance/index), and comparing with the published ids used to raise a traceback.
+    copy_fixture("valid")
+    monkeypatch.chdir(tmp_path)
+    assert run_kb("index", "--content", "valid", "--index", "instance/index").code == 0
+    run = run_kb("check", "--content", "valid", "--index", "instance/index")
+    assert run.code == 0, run.err
+    assert "Traceback" not in run.err
+    assert "4 ressources publiables" in run.err
+    monkeypatch.setenv("KB_CONTENT", "valid")  # the defaults: ./instance/index
+    run = run_kb("check")
+    assert run.code == 0, run.err
+
+
+def test_settings_tell_which_values_were_given(tmp_path: Path) -> None:
+    config = tmp_path / "kb.toml"
+    config.write_text('url_sources = "https://forge.example.org/{chemin}"\n')
+    settings = load_settings({"index": "ailleurs"}, environ={}, config_file=config)
+    assert settings.is_set("index") and settings.is_set("url_sources")
+    assert not settings.is_set("url_site") and not settings.is_set("contenu")
+    assert settings.site_url == "http://127.0.0.1:5000"
+    from_env = load_settings(environ={"KB_SITE_URL": "https://kb.example.org/"})
+    assert from_env.is_set("url_site") and from_env.site_url == "https://kb.example.org"

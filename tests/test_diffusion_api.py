@@ -123,8 +123,17 @@ def test_a_resource_has_all_its_metadata_body_attachments_and_links(web_client):
         "region": "84",
         "departement": "69",
         "communes": ["69123"],
+        "epci": [],
         "qpv": ["QN06901M"],
     }
+    assert data["lieux"] == [
+        {"type": "region", "code": "84", "nom": "Auvergne-Rhône-Alpes"},
+        {"type": "departement", "code": "69", "nom": "Rhône"},
+        {"type": "epci", "code": "200046977", "nom": "Métropole de Lyon"},
+        {"type": "commune", "code": "69123", "nom": "Lyon"},
+        {"type": "qpv", "code": "QN06901M", "nom": "Quartier prioritaire QN06901M"},
+    ]
+    assert data["libelles"]["communes"] == {"69123": "Lyon (69)"}
     assert data["periode"] == {"debut": "2020", "fin": "2022"}
     assert data["licence"] == "CC BY-SA 4.0"
     assert "centre-alpha/ancien-diagnostic" in data["alias"]

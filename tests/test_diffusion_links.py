@@ -139,7 +139,7 @@ def test_kb_check_warns_when_a_published_id_would_disappear_without_alias(tmp_pa
     assert result.code == before.code  # a warning, not an error: removing is allowed
     warnings = [line for line in result.out.splitlines() if "centre-beta/maison-du-projet" in line]
     assert len(warnings) == 1
-    assert warnings[0].startswith("centre-beta/: avertissement:")
+    assert warnings[0].startswith("centre-beta/: avertissement :")
     assert "alias: [maison-du-projet]" in warnings[0]
     # The resource removed long ago (already 410) is not reported again.
     assert "fiche-retiree" not in result.out

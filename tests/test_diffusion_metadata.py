@@ -126,7 +126,14 @@ def test_a_resource_page_describes_itself_in_schema_org(web_client):
     assert about["cadre-de-vie"]["name"].startswith("Cadre de vie")
     places = {place.get("name"): place for place in data["spatialCoverage"]}
     assert places["Auvergne-Rhône-Alpes"]["identifier"] == "84"
-    assert {"@type": "Place", "identifier": "QN06901M"} in data["spatialCoverage"]
+    assert places["Quartier prioritaire QN06901M"]["@type"] == "Place"
+    assert places["Lyon"] == {
+        "@type": "City",
+        "name": "Lyon",
+        "identifier": "69123",
+        "additionalType": "commune",
+    }
+    assert places["Métropole de Lyon"]["identifier"] == "200046977"
     assert data["license"] == "CC BY-SA 4.0"
     assert data["inLanguage"] == "fr-FR"
 

@@ -588,11 +588,13 @@ def test_file_over_one_mebibyte_is_refused(make_tree) -> None:
     assert result.resources == {}
 
 
-def test_file_of_exactly_one_mebibyte_is_accepted(make_tree) -> None:
+def test_file_of_exactly_one_mebibyte_is_read(make_tree) -> None:
+    """Read, then refused by the limit on the text (kb.limits), not by the size of the file."""
     root = make_tree({"ca/_centre.md": CENTRE, "ca/limite.md": _sized(MAX_FILE_SIZE)})
     assert (root / "ca/limite.md").stat().st_size == MAX_FILE_SIZE
     result = load_tree(root)
-    assert result.problems == [] and "ca/limite" in result.resources
+    [problem] = result.problems
+    assert problem.message.startswith("texte de plus de 200\u202f000 caractères (1\u202f048")
 
 
 def test_symlinks_outside_the_root_are_refused_inside_ignored(make_tree, tmp_path: Path) -> None:
@@ -661,11 +663,170 @@ def test_alias_bomb_is_refused_at_the_first_anchor(make_tree) -> None:
 def test_python_tags_are_not_executed(make_tree, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     extra = f'porteur: !!python/object/apply:os.system ["touch {marker}"]\n'
-    root = make_tree({"ca/_centre.md": CENTRE, "ca/fiche.md": resource(extra)})
-    problems = found(load_tree(root), "ca/fiche.md")
-    assert [(p[0], p[1]) for p in problems] == [(7, E)]
-    assert problems[0][2].startswith("« porteur » : valeur YAML invalide")
+    nested = "mots_cles:\n  - a\n  - !!python/name:os.system\n"
+    root = make_tree(
+        {"ca/_centre.md": CENTRE, "ca/fiche.md": resource(extra), "ca/liste.md": resource(nested)}
+    )
+    result = load_tree(root)
+    advice = "écrivez la valeur sans étiquette « !… » (texte, nombre, date ou liste)"
+    assert found(result, "ca/fiche.md") == [
+        (7, E, f"étiquette YAML « !!python/object/apply:os.system » refusée : {advice}", None)
+    ]
+    assert found(result, "ca/liste.md") == [
+        (9, E, f"étiquette YAML « !!python/name:os.system » refusée : {advice}", None)
+    ]
     assert not marker.exists()
+
+
+def test_huge_numbers_get_a_french_message_at_their_line(make_tree) -> None:
+    digits = "9" * 5_000
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE,
+            "ca/valeur.md": resource(f"porteur: {digits}\n"),
+            "ca/liste.md": resource(f"mots_cles:\n  - a\n  - {digits}\n"),
+        }
+    )
+    result = load_tree(root)
+    message = (
+        "nombre trop long (5\u202f000 chiffres) : s'il s'agit d'un texte, mettez-le entre "
+        "guillemets"
+    )
+    assert found(result, "ca/valeur.md") == [(7, E, f"« porteur » : {message}", None)]
+    assert found(result, "ca/liste.md") == [(9, E, f"« mots_cles » : {message}", None)]
+    assert not any("Node" in p.message or "limit" in p.message for p in result.problems)
+
+
+TAB = "tabulation interdite dans l'en-tête YAML : indentez avec des espaces"
+
+
+@pytest.mark.parametrize(
+    ("extra", "line"),
+    [
+        ('territoire:\n\tregion: "32"\n', 8),
+        ("mots_cles:\n  - a\n\t- b\n", 9),
+        ("partenaires:\n\t- a\n", 8),
+    ],
+)
+def test_tab_in_yaml_indentation_is_named(make_tree, extra: str, line: int) -> None:
+    root = make_tree({"ca/_centre.md": CENTRE, "ca/fiche.md": resource(extra)})
+    assert found(load_tree(root), "ca/fiche.md") == [(line, E, TAB, None)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "character"),
+    [
+        ('porteur: "a\\0b"\n', 7, "U+0000, caractère nul"),
+        ('porteur: "a\\eb"\n', 7, "U+001B, échappement"),
+        ('mots_cles: ["a", "b\\x07"]\n', 7, "U+0007, caractère de contrôle"),
+        ("porteur: a\x1bb\n", 7, "U+001B, échappement"),
+        ("licence: CC\x7f\n", 7, "U+007F, suppression"),
+    ],
+)
+def test_control_characters_in_the_header_are_refused(make_tree, extra, line, character) -> None:
+    root = make_tree({"ca/_centre.md": CENTRE, "ca/fiche.md": resource(extra)})
+    result = load_tree(root)
+    assert found(result, "ca/fiche.md") == [
+        (
+            line,
+            E,
+            f"caractère invisible interdit ({character}), souvent venu d'un copier-coller : "
+            "supprimez-le",
+            None,
+        )
+    ]
+    assert result.resources == {}
+
+
+def test_control_characters_in_the_text_are_refused_at_their_line(make_tree) -> None:
+    body = "Texte.\n\nPage 1\x0cPage 2\n\nLigne\x0bsuite\n"
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE.replace("Présentation.", "Présentation\x1b."),
+            "ca/fiche.md": resource(body=body),
+        }
+    )
+    result = load_tree(root)
+    advice = "souvent venu d'un copier-coller : supprimez-le"
+    assert found(result, "ca/fiche.md") == [
+        (13, E, f"caractère invisible interdit (U+000C, saut de page), {advice}", None),
+        (15, E, f"caractère invisible interdit (U+000B, tabulation verticale), {advice}", None),
+    ]
+    assert found(result, "ca/_centre.md") == [
+        (6, E, f"caractère invisible interdit (U+001B, échappement), {advice}", None)
+    ]
+
+
+@pytest.mark.parametrize("written", ["12/03/2025", "12-03-2025", "12.03.2025", "2025/03/12"])
+def test_dates_in_french_order_get_the_iso_form_suggested(make_tree, written: str) -> None:
+    root = make_tree(
+        {"ca/_centre.md": CENTRE, "ca/fiche.md": resource().replace("2024-01-15", written)}
+    )
+    assert found(load_tree(root), "ca/fiche.md") == [
+        (4, E, f"« date » : date invalide « {written} » (format AAAA-MM-JJ)", "2025-03-12")
+    ]
+    problem = load_tree(root).problems[0]
+    assert problem.format() == (
+        f"ca/fiche.md:4: erreur : « date » : date invalide « {written} » (format AAAA-MM-JJ) "
+        "(vouliez-vous dire « 2025-03-12 » ?)"
+    )
+
+
+def test_impossible_french_date_gets_no_suggestion(make_tree) -> None:
+    root = make_tree(
+        {"ca/_centre.md": CENTRE, "ca/fiche.md": resource().replace("2024-01-15", "31/02/2025")}
+    )
+    assert found(load_tree(root), "ca/fiche.md") == [
+        (4, E, "« date » : date invalide « 31/02/2025 » (format AAAA-MM-JJ)", None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "suggestion"),
+    [
+        ("thematiques: [emploi]\n", "emploi-insertion"),
+        ("thematiques: [logement]\n", "habitat-logement"),
+        ("thematiques: [Insertion]\n", "emploi-insertion"),
+        ("dispositifs: [emploi]\n", "emplois-francs"),
+        ("dispositifs: [ville]\n", None),  # three dispositifs say « ville »: no guess
+    ],
+)
+def test_a_word_of_a_vocabulary_value_suggests_it(make_tree, extra: str, suggestion) -> None:
+    root = make_tree({"ca/_centre.md": CENTRE, "ca/fiche.md": resource(extra)})
+    [problem] = load_tree(root).problems
+    assert (problem.line, problem.severity.value, problem.suggestion) == (7, E, suggestion)
+    if suggestion == "emploi-insertion" and "emploi]" in extra:
+        assert problem.format() == (
+            "ca/fiche.md:7: erreur : « emploi » n'est pas une valeur connue de « thematiques » "
+            "(vocabulaire thematiques) (vouliez-vous dire « emploi-insertion » ?)"
+        )
+
+
+def test_repeated_problems_are_condensed(make_tree) -> None:
+    same_line = "[b](bilan.pdf) " * 600 + "\n"
+    many_lines = "\n\n".join(["[annexe](annexe.pdf)"] * 8) + "\n"
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE,
+            "ca/ligne.md": resource(body=same_line),
+            "ca/lignes.md": resource(body=many_lines),
+        }
+    )
+    result = load_tree(root)
+    missing = "lien « bilan.pdf » : fichier introuvable (ca/bilan.pdf)"
+    assert found(result, "ca/ligne.md") == [
+        (11, W, missing, None),
+        (11, W, "… et 599 autres avertissements identiques", None),
+    ]
+    annexe = "lien « annexe.pdf » : fichier introuvable (ca/annexe.pdf)"
+    assert found(result, "ca/lignes.md") == [
+        (11, W, annexe, None),
+        (13, W, annexe, None),
+        (15, W, annexe, None),
+        (17, W, annexe, None),
+        (19, W, annexe, None),
+        (19, W, "… et 3 autres avertissements identiques", None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -739,7 +900,6 @@ def test_unknown_key_in_territoire_suggests_the_right_one(make_tree) -> None:
     ("value", "message"),
     [
         ('"2024-02-30"', "« date » : date invalide « 2024-02-30 » (format AAAA-MM-JJ)"),
-        ("15/01/2024", "« date » : date invalide « 15/01/2024 » (format AAAA-MM-JJ)"),
         ("2024-01-15 10:30:00", "« date » : une date sans heure est attendue (AAAA-MM-JJ)"),
     ],
 )
@@ -1031,3 +1191,129 @@ def test_demo_content_loads_without_errors_and_meets_the_minimums() -> None:
     assert sum(len(r.alias) for r in published) >= 2
     for centre in result.centres.values():
         assert "démonstration" in (centre.nom + centre.body).lower(), centre.path
+
+
+# --- limits on what one sheet may contain (kb/limits.py) ----------------------------------------
+
+
+def _table(rows: int, columns: int = 3, cell: str = "x") -> str:
+    head = "|" + "|".join(["titre"] * columns) + "|\n|" + "|".join(["---"] * columns) + "|\n"
+    return head + ("|" + "|".join([cell] * columns) + "|\n") * rows
+
+
+def _nested(levels: int) -> str:
+    return "".join("  " * level + "- point\n" for level in range(levels))
+
+
+# (name, body at the limit, body just over it, line of the error, message)
+LIMIT_CASES = [
+    (  # the body also holds the template's "## Contexte\n\n": 13 characters, 2 lines
+        "caractères",
+        ("b" * 9_998 + "\n\n") * 19 + "a" * 9_987,
+        ("b" * 9_998 + "\n\n") * 19 + "a" * 9_988,
+        49,
+        "texte de plus de 200\u202f000 caractères (200\u202f001) : placez le document complet "
+        "en pièce jointe (PDF) et gardez-en un résumé",
+    ),
+    (
+        "lignes",
+        "- ligne\n" * 4_997,
+        "- ligne\n" * 4_998,
+        5_009,
+        "texte de plus de 5\u202f000 lignes (5\u202f001) : placez le document complet en pièce "
+        "jointe (PDF) et gardez-en un résumé",
+    ),
+    (
+        "paragraphe",
+        "Intro.\n\n" + "mot " * 2_500,
+        "Intro.\n\n" + "mot " * 2_500 + "x",
+        13,
+        "paragraphe de plus de 10\u202f000 caractères (10\u202f001) : coupez-le en plusieurs "
+        "paragraphes séparés par une ligne vide",
+    ),
+    (
+        "tableau",
+        "Données :\n\n" + _table(2_000),
+        "Données :\n\n" + _table(2_001),
+        13,
+        "tableau de plus de 2\u202f000 lignes (2\u202f001) : découpez-le ou joignez-le en CSV",
+    ),
+    (
+        "cellules",
+        _table(999, 5) + "\n" + _table(999, 5),
+        _table(999, 5) + "\n" + _table(1_000, 5),
+        2_014,
+        "tableaux de plus de 10\u202f000 cellules au total : joignez les données en CSV et "
+        "gardez-en un extrait",
+    ),
+    (
+        "imbrication",
+        _nested(8),
+        _nested(9),
+        19,
+        "listes ou citations imbriquées sur plus de 8 niveaux : simplifiez la structure de la "
+        "liste ou de la citation",
+    ),
+    (
+        "citations",
+        "> " * 8 + "citation\n",
+        "> " * 9 + "citation\n",
+        11,
+        "listes ou citations imbriquées sur plus de 8 niveaux : simplifiez la structure de la "
+        "liste ou de la citation",
+    ),
+    (
+        "liens",
+        "\n\n".join(["[site](https://example.org) " * 100] * 20),
+        "\n\n".join(["[site](https://example.org) " * 100] * 20)
+        + "\n\n[un de trop](https://x.org)",
+        51,
+        "plus de 2\u202f000 liens et images (2\u202f001) : regroupez-les dans une pièce jointe "
+        "(CSV ou PDF)",
+    ),
+    (
+        "signes",
+        "\n\n".join(["*a*" * 2_500] * 2),
+        "\n\n".join(["*a*" * 2_500] * 2) + "\n\n*a",
+        15,
+        "plus de 10\u202f000 signes de ponctuation et de mise en forme (* _ ` [ ] < & …) : ce "
+        "texte ressemble à des données : joignez-le en pièce jointe, ou placez-le dans un bloc "
+        "de code",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("accepted", "refused", "line", "message"),
+    [case[1:] for case in LIMIT_CASES],
+    ids=[case[0] for case in LIMIT_CASES],
+)
+def test_limits_accept_up_to_the_maximum_and_refuse_beyond(
+    make_tree, accepted: str, refused: str, line: int, message: str
+) -> None:
+    root = make_tree(
+        {
+            "ca/_centre.md": CENTRE,
+            "ca/limite.md": resource(body=accepted),
+            "ca/trop.md": resource(body=refused),
+        }
+    )
+    result = load_tree(root)
+    assert found(result, "ca/limite.md") == []
+    assert "ca/limite" in result.resources
+    assert found(result, "ca/trop.md") == [(line, E, message, None)]
+    assert "ca/trop" not in result.resources
+
+
+def test_limits_apply_to_the_centre_card(make_tree) -> None:
+    root = make_tree({"ca/_centre.md": CENTRE + _table(2_001), "ca/fiche.md": resource()})
+    result = load_tree(root)
+    assert found(result, "ca/_centre.md") == [
+        (
+            7,
+            E,
+            "tableau de plus de 2\u202f000 lignes (2\u202f001) : découpez-le ou joignez-le en CSV",
+            None,
+        )
+    ]
+    assert result.centres == {}

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from publication_support import GitServer, git, git_environment, resource
+from publication_support import GitServer, git, git_environment, resource, without_hook
 
 from indexer.search import SearchIndex
 from kb import cli
@@ -126,15 +126,15 @@ def test_an_invalid_file_is_refused_with_its_line_and_nothing_is_published(
 
     assert not push.accepted
     assert (
-        "remote: centre-alpha/fiche-cassee.md:4: erreur: « date » : date invalide « 2024-13-45 »"
+        "remote: centre-alpha/fiche-cassee.md:4: erreur : « date » : date invalide « 2024-13-45 »"
         in push.output
     )
-    assert "Poussée refusée : 1 erreur(s). Rien n'a été publié." in push.output
+    assert "Poussée refusée : 1 erreur. Rien n'a été publié." in push.output
     assert "pre-receive hook declined" in push.output
     assert server.main_commit() == before == server.published_commit()
     assert server.search_ids("compostage") == set()
     assert not (server.deploy / "centre-alpha" / "bonne-fiche.md").exists()
-    assert "refusée (1 erreur(s))" in server.log.read_text(encoding="utf-8")
+    assert "refusée (1 erreur)" in server.log.read_text(encoding="utf-8")
 
 
 def test_warnings_are_shown_but_do_not_block(server: GitServer) -> None:
@@ -147,7 +147,7 @@ def test_warnings_are_shown_but_do_not_block(server: GitServer) -> None:
     push = alpha.push("doc-alpha")
     assert push.accepted, push.output
     assert (
-        "remote: centre-alpha/fiche-a-relire.md:3: avertissement: clé inconnue « thematique »"
+        "remote: centre-alpha/fiche-a-relire.md:3: avertissement : clé inconnue « thematique »"
         in push.output
     )
     assert server.search_ids("fresques") == {"centre-alpha/fiche-a-relire"}
@@ -166,7 +166,7 @@ def test_a_push_into_another_centre_is_refused_naming_the_files(server: GitServe
 
     assert not push.accepted
     assert (
-        "remote: erreur: le compte « doc-alpha » ne peut modifier que les dossiers : "
+        "remote: erreur : le compte « doc-alpha » ne peut modifier que les dossiers : "
         "centre-alpha/" in push.output
     )
     for listed in (
@@ -229,16 +229,25 @@ def test_another_branch_is_accepted_but_changes_nothing_online(server: GitServer
 
 def test_deleting_the_published_branch_is_refused(server: GitServer) -> None:
     clone = server.clone()
-    push = subprocess.run(
-        ["git", "push", "origin", ":main"],
-        cwd=clone.path,
-        env=git_environment(KB_PUSHER="admin-reseau"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def delete() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "push", "origin", ":main"],
+            cwd=clone.path,
+            env=git_environment(KB_PUSHER="admin-reseau"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    push = delete()
     assert push.returncode != 0
     assert "la branche publiée « main » ne peut pas être supprimée" in push.stderr
+    # Without the hook, git itself refuses (receive.denyDeletes, set by kb hooks install).
+    with without_hook(server, "pre-receive"):
+        push = delete()
+    assert push.returncode != 0
+    assert "deletion prohibited" in push.stderr
     assert server.main_commit() == server.published_commit()
 
 
@@ -254,7 +263,7 @@ def test_deletions_and_renames_unpublish_and_republish_with_an_alias_hint(
 
     assert push.accepted, push.output
     assert (
-        "remote: centre-beta/mobilite-partagee.md: avertissement: la ressource "
+        "remote: centre-beta/mobilite-partagee.md: avertissement : la ressource "
         "« centre-beta/mobilite-solidaire » disparaît (centre-beta/mobilite-solidaire.md "
         "renommé en centre-beta/mobilite-partagee.md) : pour que son ancienne adresse "
         "/ressources/centre-beta/mobilite-solidaire mène à la nouvelle, ajoutez "
@@ -362,11 +371,11 @@ def test_symlinks_submodules_oversize_files_and_other_types_are_refused(
 
     assert not push.accepted
     for line in (
-        "centre-alpha/grand-plan.png: erreur: fichier trop volumineux (59 Kio ; 51 Kio au plus)",
-        "centre-alpha/outil.exe: erreur: type de fichier refusé",
-        "centre-alpha/page.html: erreur: type de fichier refusé",
-        "centre-alpha/raccourci.md: erreur: lien symbolique refusé",
-        "centre-alpha/module: erreur: sous-module git refusé",
+        "centre-alpha/grand-plan.png: erreur : fichier trop volumineux (59 Kio ; 51 Kio au plus)",
+        "centre-alpha/outil.exe: erreur : type de fichier refusé",
+        "centre-alpha/page.html: erreur : type de fichier refusé",
+        "centre-alpha/raccourci.md: erreur : lien symbolique refusé",
+        "centre-alpha/module: erreur : sous-module git refusé",
     ):
         assert f"remote: {line}" in push.output
     assert ".gitignore" not in push.output
@@ -393,8 +402,8 @@ def test_an_error_already_there_does_not_block_other_centres(server: GitServer) 
     push = alpha.push("doc-alpha")
 
     assert push.accepted, push.output
-    assert "1 erreur(s) déjà présente(s) avant cette mise à jour" in push.output
-    assert "remote:   - centre-beta/ancienne.md:4: erreur: « date »" in push.output
+    assert "1 erreur déjà présente avant cette mise à jour" in push.output
+    assert "remote:   - centre-beta/ancienne.md:4: erreur : « date »" in push.output
     assert server.search_ids("danse") == {"centre-alpha/nouvelle"}
     assert "centre-beta/ancienne" not in server.search_ids()
 
@@ -406,7 +415,7 @@ def test_an_error_already_there_does_not_block_other_centres(server: GitServer) 
     beta.commit()
     push = beta.push("doc-beta")
     assert not push.accepted
-    assert "remote: centre-beta/ancienne.md:4: erreur: « date »" in push.output
+    assert "remote: centre-beta/ancienne.md:4: erreur : « date »" in push.output
 
 
 def test_deleting_a_centre_card_is_refused_for_the_resources_it_breaks(
@@ -417,10 +426,12 @@ def test_deleting_a_centre_card_is_refused_for_the_resources_it_breaks(
     beta.commit()
     push = beta.push("doc-beta")
     assert not push.accepted
+    # The resources online are not read: the card names them.
     assert (
-        "remote: centre-beta/mobilite-solidaire.md: erreur: la fiche du centre "
-        "« centre-beta/_centre.md » est absente" in push.output
-    )
+        "remote: centre-beta/_centre.md: erreur : la fiche du centre « centre-beta/_centre.md » "
+        "serait absente : les 2 ressource(s) en ligne du centre ne pourraient plus être "
+        "publiées (centre-beta/emploi/clauses-insertion.md, centre-beta/mobilite-solidaire.md)"
+    ) in push.output
 
 
 def test_the_documented_authorized_keys_line_sets_the_account(

@@ -274,10 +274,10 @@ def test_a_failed_validation_keeps_the_last_good_version_and_shows_in_healthz(
     assert publication["commit"] == online
     attempt = publication["derniere_tentative"]
     assert attempt["resultat"] == "refusee" and attempt["commit"] == broken
-    assert any(e.startswith("centre-alpha/cassee.md:4: erreur:") for e in attempt["erreurs"])
+    assert any(e.startswith("centre-alpha/cassee.md:4: erreur :") for e in attempt["erreurs"])
     assert "la version précédente reste en ligne" in attempt["message"]
     log = forge.log.read_text(encoding="utf-8")
-    assert "refusee" in log and "centre-alpha/cassee.md:4: erreur:" in log
+    assert "refusee" in log and "centre-alpha/cassee.md:4: erreur :" in log
 
 
 def test_the_webhook_is_disabled_without_a_secret(forge: GitServer) -> None:
@@ -315,6 +315,37 @@ def test_waiting_requests_for_a_branch_are_merged_into_one_publication(
     assert forge.published_commit() == second
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "contenu JSON trop imbriqué (32 niveaux au plus)"),
+        (b'{"ref": "refs/heads/main", "a":' * 40 + b"1" + b"}" * 40, "contenu JSON trop imbriqué"),
+        (b'{"ref": "refs/heads/main", "n": ' + b"9" * 5000 + b"}", "contenu JSON invalide"),
+        (b'{"ref": "refs/heads/main"', "contenu JSON invalide"),
+        (b'{"ref": "\xff"}', "contenu JSON invalide"),
+    ],
+    ids=["deep-array", "deep-object", "huge-number", "truncated", "not-utf8"],
+)
+def test_a_signed_but_hostile_body_is_refused_in_french(
+    forge: GitServer, body: bytes, reason: str
+) -> None:
+    app = make_app(forge)
+    response = post(app.test_client(), body, signed(body, "github"))
+    assert response.status_code == 400
+    assert response.get_json()["statut"] == "refuse"
+    assert response.get_json()["raison"].startswith(reason)
+    assert len(PublicationQueue(forge.index).recent(100)) == 1  # the fixture's kb sync only
+
+
+def test_a_signed_body_nested_within_the_limit_is_read(forge: GitServer) -> None:
+    # Brackets inside strings do not count; real payloads nest a few levels.
+    body = json.dumps(
+        {"ref": "refs/heads/relecture", "message": "[[[[{{{{" * 50, "x": [[[[{"y": [1]}]]]]}
+    ).encode()
+    response = post(make_app(forge).test_client(), body, signed(body, "github"))
+    assert response.status_code == 202 and response.get_json()["statut"] == "ignore"
+
+
 def test_a_request_left_running_by_a_killed_worker_is_taken_again(forge: GitServer) -> None:
     queue = PublicationQueue(forge.index)
     sha = push_to_forge(forge, {"centre-beta/velos.md": resource("Un atelier vélo")})
@@ -337,7 +368,7 @@ def test_kb_sync_publishes_refuses_and_reports_by_exit_code(forge: GitServer, ru
     push_to_forge(forge, {"centre-alpha/cassee.md": "---\ntitre: [\n---\n"})
     refused = run_kb("sync", *forge.kb_options())
     assert refused.code == 1
-    assert "centre-alpha/cassee.md:2: erreur:" in refused.err
+    assert "centre-alpha/cassee.md:2: erreur :" in refused.err
     assert "la version précédente reste en ligne" in refused.err
     assert forge.published_commit() == online
 

@@ -8,10 +8,13 @@ from htmlcheck import dangers, parse_elements
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.render_limits import measure, worst_cases
+from kb.limits import check_body, check_links
 from kb.render import (
     ALIGN_CLASSES,
     ALLOWED_TAGS,
     HEADING_ID_PREFIX,
+    body_links,
     is_relative_url,
     plain_text,
     render_markdown,
@@ -453,3 +456,27 @@ def test_concurrent_renders_equal_sequential_renders() -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(work, range(8)))
     assert results == [[]] * 8
+
+
+# --- cost: whatever the validator accepts renders quickly ------------------------------------------
+
+# Generous: the worst accepted cases take about a third of this on a loaded 2-core machine
+# (docs/performance.md, « Rendu d'une fiche »); a quadratic blow-up takes ten times more.
+RENDER_BOUND_SECONDS = 2.0
+
+
+@pytest.mark.parametrize("name", list(worst_cases()))
+def test_worst_accepted_bodies_render_within_the_bound(name: str) -> None:
+    body = worst_cases()[name]
+    problems: list = []
+    assert check_body("x.md", body, 1, problems), problems
+    assert check_links("x.md", body_links(body), 1, problems), problems
+    assert measure(body) < RENDER_BOUND_SECONDS
+
+
+def test_control_characters_never_reach_the_html() -> None:
+    rendered = render_markdown("# Titre\x1b\n\nTexte\x00 et\x0c page\x7f [lien\x08](a\x01.pdf)")
+    assert rendered.html == (
+        '<h2 id="sec-titre">Titre</h2>\n<p>Texte et page <a href="a.pdf">lien</a></p>\n'
+    )
+    assert rendered.text == "Titre\nTexte et page lien"

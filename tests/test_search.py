@@ -291,6 +291,9 @@ def test_json_shape(index):
         "centre",
         "region",
         "departement",
+        "commune",
+        "epci",
+        "qpv",
         "annee",
     }
     assert set(data["facettes"]["centre"][0]) == {"valeur", "libelle", "nombre"}
@@ -410,7 +413,8 @@ def test_query_path_never_raises(index, q, caplog):
 
 
 def test_index_has_several_segments(index):
-    assert len(index.snapshot().searcher.reader().leaf_readers()) > 1
+    with index.reading() as snap:
+        assert len(snap.searcher.reader().leaf_readers()) > 1
 
 
 def test_scores_are_whoosh_bm25f(index):
@@ -419,13 +423,13 @@ def test_scores_are_whoosh_bm25f(index):
 
     from indexer import query
 
-    snap = index.snapshot()
-    for text in ("relogement des ménages quartier", "PRE parcours", "tranquillité publique"):
-        plan = query.plan(query.parse(text))
-        mine = snap.scorer.scores(list(plan.clauses))
-        engine = wq.Or([wq.Term(c.field, c.text, boost=c.boost) for c in plan.clauses])
-        results = snap.searcher.search(engine, limit=None)
-        assert len(results) > 0
-        assert {hit.docnum for hit in results} == {int(d) for d in (mine > 0).nonzero()[0]}
-        for hit in results:
-            assert mine[hit.docnum] == pytest.approx(hit.score, rel=1e-9)
+    with index.reading() as snap:
+        for text in ("relogement des ménages quartier", "PRE parcours", "tranquillité publique"):
+            plan = query.plan(query.parse(text))
+            mine = snap.scorer.scores(list(plan.clauses))
+            engine = wq.Or([wq.Term(c.field, c.text, boost=c.boost) for c in plan.clauses])
+            results = snap.searcher.search(engine, limit=None)
+            assert len(results) > 0
+            assert {hit.docnum for hit in results} == {int(d) for d in (mine > 0).nonzero()[0]}
+            for hit in results:
+                assert mine[hit.docnum] == pytest.approx(hit.score, rel=1e-9)

@@ -10,14 +10,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from xml.etree import ElementTree
 
 from webapp_support import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_serve(*args: str) -> subprocess.Popen:
+def start_serve(*args: str, **settings: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(settings)
     return subprocess.Popen(
         [sys.executable, "-m", "kb.cli", "serve", *args],
         cwd=ROOT,
@@ -57,6 +59,68 @@ def test_serve_indexes_then_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def fetch(url: str) -> str:
+    request = urllib.request.Request(url, headers={"Host": "evil.example"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode("utf-8")
+
+
+def absolute_links(site, url: str) -> dict[str, str]:
+    """Absolute links of the feeds, the API, OAI-PMH and the sitemap, as served at `url`."""
+    import feedparser
+
+    feed = feedparser.parse(fetch(url + "flux.atom"))
+    api = json.loads(fetch(url + "api/v1/recherche?par_page=1"))
+    identify = ElementTree.fromstring(fetch(url + "oai?verb=Identify"))
+    sitemap = ElementTree.fromstring(fetch(url + "sitemap.xml"))
+    namespaces = {"oai": "http://www.openarchives.org/OAI/2.0/"}
+    sitemap_ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    return {
+        "feed self": next(link.href for link in feed.feed.links if link.rel == "self"),
+        "feed id": feed.entries[0].id,
+        "api next": api["pagination"]["suivante"],
+        "oai baseURL": identify.findtext("oai:Identify/oai:baseURL", namespaces=namespaces),
+        "sitemap": sitemap.findtext("s:url/s:loc", namespaces=sitemap_ns),
+    }
+
+
+def test_serve_links_to_the_port_it_serves_on(tmp_path):
+    # No url_site: feed readers and harvesters must come back to this server, not to
+    # http://127.0.0.1:5000, and never to the host a request claimed.
+    site = build_site(tmp_path)
+    process = start_serve("--content", str(site.content), "--index", str(site.index), "--port", "0")
+    try:
+        url, _ = wait_for_url(process)
+        links = absolute_links(site, url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert not url.endswith(":5000/")
+    for name, link in links.items():
+        assert link.startswith(url), (name, link, url)
+
+
+def test_serve_uses_the_configured_site_url(tmp_path):
+    site = build_site(tmp_path)
+    process = start_serve(
+        "--content",
+        str(site.content),
+        "--index",
+        str(site.index),
+        "--port",
+        "0",
+        KB_SITE_URL="https://ressources.example.org/",
+    )
+    try:
+        url, _ = wait_for_url(process)
+        links = absolute_links(site, url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    for name, link in links.items():
+        assert link.startswith("https://ressources.example.org/"), (name, link)
 
 
 def test_serve_reports_a_busy_port_in_french(tmp_path):
@@ -120,3 +184,13 @@ def test_deployment_guide_documents_every_setting_and_option():
     assert "'webapp:create_app()'" in guide
     assert "gunicorn --workers" in guide
     assert "kb index" in guide and "/healthz" in guide
+
+
+def test_served_url_names_the_listening_address():
+    from webapp.serving import served_url
+
+    assert served_url("127.0.0.1", 8080) == "http://127.0.0.1:8080"
+    assert served_url("::1", 8080) == "http://[::1]:8080"
+    assert served_url("localhost", 5001) == "http://localhost:5001"
+    # Every interface: the machine's name, which other computers can reach.
+    assert served_url("0.0.0.0", 8080) == f"http://{socket.gethostname()}:8080"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,10 @@ def test_resource_page_body_and_metadata(web_client):
         "/territoires/84",
         "/recherche?type=fiche-pratique",
         "/recherche?publics=habitants",
-        "/recherche?departement=69",
+        "/territoires/departements/69",
+        "/territoires/communes/69123",
+        "/territoires/epci/200046977",
+        "/territoires/qpv/QN06901M",
     ):
         assert link in links, link
 
@@ -265,7 +269,10 @@ def test_index_pages_list_the_whole_vocabulary(web_client):
     html = get_ok(web_client, "/dispositifs")
     assert len([h for h in hrefs(html) if h.startswith("/dispositifs/")]) == 18
     html = get_ok(web_client, "/territoires")
-    assert len([h for h in hrefs(html) if h.startswith("/territoires/")]) == 18
+    regions = {h for h in hrefs(html) if re.fullmatch(r"/territoires/\d\d", h)}
+    assert len(regions) == 18
+    departements = {h for h in hrefs(html) if h.startswith("/territoires/departements/")}
+    assert len(departements) == 101  # the map: mainland and overseas
 
 
 def test_pillar_page_lists_its_resources_and_refines(web_client):
@@ -368,7 +375,7 @@ def test_territory_page_lists_departments_and_resources(web_client):
     assert one_h1(html) == "Île-de-France"
     page = text(html)
     assert "Val-d'Oise (95)" in page and "Paris (75)" in page
-    assert "/recherche?region=11&departement=95" in hrefs(html)
+    assert "/territoires/departements/95" in hrefs(html)
     assert "/ressources/centre-beta/maison-du-projet" in hrefs(html)
 
 
@@ -490,6 +497,8 @@ ALL_PAGES = [
     "/centres/centre-gamma",
     "/territoires",
     "/territoires/76",
+    "/territoires/departements/69",
+    "/territoires/communes/69123",
     "/a-propos",
     "/nulle-part",
 ]

@@ -250,3 +250,34 @@ def require(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} est introuvable alors que CI est défini : il doit être installé")
     pytest.skip(f"{what} introuvable (le test tourne en CI)")
+
+
+# Valid values for the path arguments of the app's routes (route_paths).
+PATH_VALUES = {
+    "centre": "centre-alpha",
+    "slug": "diagnostic-en-marchant",
+    "centre_id": "centre-alpha",
+    "region": "76",
+    "path": "centre-alpha/bilan.pdf",
+    "filename": "css/site.css",
+    "year": "2024",
+    "code": "76",
+}
+TERMS = {"browse.pilier": "cohesion-sociale", "browse.thematique": "mobilite"}
+TERMS["browse.dispositif"] = "asv"
+
+
+def route_paths(app) -> dict[str, tuple[str, dict[str, str], frozenset[str]]]:
+    """Every route of the app, by endpoint: a concrete path built from valid values, those
+    values, and the route's methods. A route added without a value here fails loudly."""
+    from flask import url_for
+
+    routes = {}
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            values = {name: PATH_VALUES.get(name) for name in rule.arguments}
+            if "term_id" in values:
+                values["term_id"] = TERMS[rule.endpoint]
+            assert None not in values.values(), f"valeur d'exemple manquante : {rule.rule}"
+            routes[rule.endpoint] = (url_for(rule.endpoint, **values), values, rule.methods)
+    return routes

@@ -45,6 +45,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kb import territories
 from kb.config import SETTINGS, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -77,10 +78,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from . import agenda, alerts
-    from .core import errors, formatting, responses, security
+    from .core import errors, formatting, incoming, responses, security
     from .core.catalogue import Catalogue
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
+    from .pages import territories as territory_pages
     from .publishing import hooks
     from .statistics import review
     from .statistics import views as statistics
@@ -97,6 +99,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     settings = settings_from_config(config)
     app.config["KB_SETTINGS"] = settings
+    territories.configure(settings.index, settings.content)  # where the QPV list is
+
+    @app.before_request
+    def _own_territories() -> None:
+        # The QPV list is the one of this app's instance, even when a process holds
+        # several apps (tests): cheap, it only sets two paths.
+        territories.configure(settings.index, settings.content)
+
+    if not settings.is_set("url_site"):
+        log.warning(
+            "url_site (KB_SITE_URL) n'est pas réglé : les liens absolus des flux, de l'API, "
+            "de l'OAI-PMH et du plan du site pointent vers %s. En production, réglez url_site "
+            "sur l'adresse publique du site (voir docs/deploiement.md).",
+            settings.site_url,
+        )
 
     catalogue = Catalogue(settings)
     if app.config["KB_BUILD_INDEX"]:
@@ -110,7 +127,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.install(app)
     errors.install(app)
     responses.install(app)
-    for blueprint in (home.bp, search.bp, resources.bp, browse.bp, files.bp):  # pages
+    incoming.install(app, settings.site_url)
+    pages = (home.bp, search.bp, resources.bp, browse.bp, territory_pages.bp, files.bp)
+    for blueprint in pages:
         app.register_blueprint(blueprint)
     for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)

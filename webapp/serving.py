@@ -9,6 +9,8 @@ from types import TracebackType
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
 
 def bind_problem(host: str, port: int) -> str | None:
     """Why host:port cannot be listened on (werkzeug would exit with an English message)."""
@@ -33,12 +35,28 @@ class QuietRequestHandler(WSGIRequestHandler):
         pass
 
 
+def is_wildcard(host: str) -> bool:
+    """An address that listens on every interface (0.0.0.0, ::)."""
+    return host in WILDCARD_HOSTS
+
+
+def served_url(host: str, port: int) -> str:
+    """The address of a server listening on host:port, for absolute links: the machine's
+    name when it listens on every interface."""
+    name = socket.gethostname() if is_wildcard(host) else host
+    if ":" in name:  # IPv6
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
+
 def build_server(
-    app: Flask, host: str = "127.0.0.1", port: int = 5000, quiet: bool = False
+    app: Flask | None, host: str = "127.0.0.1", port: int = 5000, quiet: bool = False
 ) -> BaseWSGIServer:
-    """A threaded server bound to host:port (port 0: any free port)."""
+    """A threaded server bound to host:port (port 0: any free port). `app` may be None
+    and set later (`server.app = ...`), before serving: `kb serve` makes the app once it
+    knows the port."""
     handler = QuietRequestHandler if quiet else None
-    return make_server(host, port, app, threaded=True, request_handler=handler)
+    return make_server(host, port, app, threaded=True, request_handler=handler)  # type: ignore[arg-type]
 
 
 class ServerThread:

@@ -19,9 +19,11 @@ from flask import current_app
 from indexer.build import UpdateReport
 from indexer.commands import update_index
 from indexer.search import Hit, SearchIndex, SearchRequest, SearchResult
+from kb import territories
 from kb.config import Settings
 from kb.model import ID_PATTERN, Resource
 from kb.pages import resource_from_page
+from kb.schema import QPV_2015_PATTERN, QPV_2024_PATTERN
 from kb.vocabulary import Vocabularies, Vocabulary, load_vocabularies
 
 # Facet keys whose values come from a controlled vocabulary, and which one.
@@ -36,6 +38,28 @@ VOCABULARY_OF = {
     "region": "regions",
     "departement": "departements",
 }
+
+
+TERRITORY_KEYS = ("commune", "epci", "qpv")
+
+
+@dataclass(frozen=True)
+class TerritoryCodes:
+    """The codes a place filter accepts: communes and EPCI of the official geographic code;
+    any well-formed QPV code (2015 codes, and codes of a list not imported, are in the
+    index all the same)."""
+
+    key: str
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, str):
+            return False
+        places = territories.current()
+        if self.key == "commune":
+            return value in places.communes
+        if self.key == "epci":
+            return value in places.epci
+        return bool(QPV_2024_PATTERN.match(value) or QPV_2015_PATTERN.match(value))
 
 
 @dataclass(frozen=True)
@@ -142,6 +166,8 @@ class Catalogue:
         """The values a filter may take (years are checked by their form elsewhere)."""
         if key == "centre":
             return self.centres()
+        if key in TERRITORY_KEYS:
+            return TerritoryCodes(key)
         return self.vocabulary(key).terms
 
     def label(self, key: str, value: str) -> str:
@@ -149,6 +175,8 @@ class Catalogue:
             return self.vocabulary(key).label(value)
         if key == "centre":
             return self.index.label("centre", value)
+        if key in TERRITORY_KEYS:
+            return self.index.label(key, value)
         return value
 
     def centres(self) -> dict[str, CentreInfo]:

@@ -160,6 +160,13 @@ def label(key: str, value: str) -> str:
     return current_catalogue().label(key, value)
 
 
+def place_url(kind: str, code: str) -> str:
+    """Where a place of a resource leads: its territory page."""
+    from ..pages.territories import place_url as territory_page
+
+    return territory_page(kind, code)
+
+
 def install(app: Flask) -> None:
     from .markup import extract_markup
 
@@ -175,6 +182,7 @@ def install(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         label=label,
+        place_url=place_url,
         plural=plural,
         static_url=static_url,
         nav_state=nav_state,

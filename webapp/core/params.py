@@ -38,6 +38,9 @@ FACET_TITLES = {
     "centre": "Centres de ressources",
     "region": "Régions",
     "departement": "Départements",
+    "commune": "Communes",
+    "epci": "Intercommunalités (EPCI)",
+    "qpv": "Quartiers prioritaires",
     "annee": "Années de publication",
 }
 FILTER_NAMES = {
@@ -51,6 +54,9 @@ FILTER_NAMES = {
     "centre": "Centre",
     "region": "Région",
     "departement": "Département",
+    "commune": "Commune",
+    "epci": "Intercommunalité",
+    "qpv": "Quartier prioritaire",
     "annee": "Année",
 }
 SORT_LABELS = {"pertinence": "pertinence", "date": "date (plus récentes d'abord)"}
@@ -200,19 +206,32 @@ def _check_names(args: MultiDict, accepted: tuple[str, ...], messages: list[str]
         messages.append(f"et {len(unknown) - MAX_MESSAGES} autre(s) paramètre(s) inconnu(s)")
 
 
+def whole_number(raw: str, maximum: int) -> int | None:
+    """`raw` as a whole number between 0 and `maximum`, or None. The length is checked
+    before converting: Python refuses to convert more than 4,300 digits (a 500 error)."""
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
+        return None
+    number = int(digits)
+    return number if number <= maximum else None
+
+
 def _page(args: MultiDict, messages: list[str]) -> int:
     raw = _single(args, "page", messages).strip()
     if not raw:
         return 1
-    if not raw.isascii() or not raw.isdigit() or int(raw[:7]) > MAX_PAGE:
+    page = whole_number(raw, MAX_PAGE)
+    if page is None:
         messages.append(
             "le numéro de page doit être un nombre entier entre 1 et "
             + f"{MAX_PAGE:,}".replace(",", "\u202f")
         )
-    elif int(raw) < 1:
+    elif page < 1:
         messages.append("le numéro de page doit être au moins 1")
     else:
-        return int(raw)
+        return page
     return 1
 
 
@@ -284,9 +303,9 @@ def read_count(args: MultiDict, name: str, default: int, maximum: int, messages:
     raw = _single(args, name, messages).strip()
     if not raw:
         return default
-    digits = raw.lstrip("0")
-    if raw.isascii() and raw.isdigit() and len(digits) <= 7 and 1 <= int(digits or 0) <= maximum:
-        return int(digits)
+    number = whole_number(raw, maximum)
+    if number is not None and number >= 1:
+        return number
     messages.append(f"le paramètre « {name} » doit être un nombre entier entre 1 et {maximum}")
     return default
 

@@ -177,8 +177,22 @@ def resource_json(resource: Resource, html: str) -> dict[str, Any]:
             "region": meta.get("region") or territoire.region,
             "departement": territoire.departement,
             "communes": list(territoire.communes),
+            "epci": list(territoire.epci),
             "qpv": list(territoire.qpv),
         },
+        # Every place by name, the EPCI of the communes included (what pages show).
+        "lieux": [
+            {"type": place.kind, "code": place.code, "nom": place.nom}
+            for place in describer.places(
+                {
+                    "region": meta.get("region") or territoire.region,
+                    "departement": territoire.departement,
+                    "communes": territoire.communes,
+                    "epci": territoire.epci,
+                    "qpv": territoire.qpv,
+                }
+            )
+        ],
         "porteur": resource.porteur,
         "partenaires": list(resource.partenaires),
         "auteurs": list(resource.auteurs),
@@ -205,6 +219,9 @@ def resource_json(resource: Resource, html: str) -> dict[str, Any]:
             "departement": (
                 label("departement", territoire.departement) if territoire.departement else None
             ),
+            "communes": {v: label("commune", v) for v in territoire.communes},
+            "epci": {v: label("epci", v) for v in territoire.epci},
+            "qpv": {v: label("qpv", v) for v in territoire.qpv},
         },
         "corps_html": body_html,
         "pieces_jointes": [

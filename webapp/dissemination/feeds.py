@@ -20,6 +20,7 @@ from ..core.errors import PageOutOfRange
 from ..core.facets import search_summary
 from ..core.params import DEFAULT_SORT, SearchParams, parse_page_args, parse_search_args
 from ..core.responses import cacheable
+from ..pages.territories import place_url
 from .records import Describer, day_start, updated, xml_text
 
 bp = Blueprint("feeds", __name__)
@@ -121,6 +122,14 @@ def build_feed(params: SearchParams, path: str, result: SearchResult) -> bytes:
                 "label": xml_text(describer.label("type", hit.type)),
             }
         )
+        for place in describer.places(meta):  # by name, with their territory page
+            entry.category(
+                {
+                    "term": place.code,
+                    "scheme": site + place_url(place.kind, place.code).rsplit("/", 1)[0] + "/",
+                    "label": xml_text(place.nom),
+                }
+            )
     generator.updated(max(moments) if moments else _index_time())
     return generator.atom_str(pretty=True, encoding="UTF-8")
 

@@ -26,6 +26,7 @@ from lxml import etree
 from kb.model import ID_PATTERN
 
 from ..core.catalogue import Catalogue, current_catalogue
+from ..core.jsondata import parse_json
 from .records import Describer, xml_text
 
 bp = Blueprint("oai", __name__)
@@ -116,7 +117,7 @@ class Selection:
         bad = OAIError("badResumptionToken", "jeton de reprise invalide ou périmé")
         try:
             padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            data = parse_json(base64.urlsafe_b64decode(padded.encode("ascii")))
         except (ValueError, binascii.Error, UnicodeError):
             raise bad from None
         if not isinstance(data, dict) or data.get("v") != TOKEN_VERSION or data.get("verb") != verb:

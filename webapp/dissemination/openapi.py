@@ -167,10 +167,26 @@ def _schemas() -> dict[str, Any]:
                 {
                     "region": NULLABLE_STRING,
                     "departement": NULLABLE_STRING,
-                    "communes": STRINGS,
-                    "qpv": STRINGS,
+                    "communes": {**STRINGS, "description": "Codes commune INSEE."},
+                    "epci": {**STRINGS, "description": "Numéros SIREN d'intercommunalités."},
+                    "qpv": {**STRINGS, "description": "Codes de quartiers prioritaires."},
                 }
             ),
+            "lieux": {
+                "type": "array",
+                "description": "Les lieux de la fiche par leur nom, de la région au quartier "
+                "(les intercommunalités des communes comprises).",
+                "items": _object(
+                    {
+                        "type": {
+                            "type": "string",
+                            "enum": ["region", "departement", "epci", "commune", "qpv"],
+                        },
+                        "code": {"type": "string"},
+                        "nom": {"type": "string"},
+                    }
+                ),
+            },
             "porteur": NULLABLE_STRING,
             "partenaires": STRINGS,
             "auteurs": STRINGS,
@@ -194,6 +210,9 @@ def _schemas() -> dict[str, Any]:
                     "publics": LABELS,
                     "region": NULLABLE_STRING,
                     "departement": NULLABLE_STRING,
+                    "communes": LABELS,
+                    "epci": LABELS,
+                    "qpv": LABELS,
                 }
             ),
             "corps_html": {
@@ -346,6 +365,22 @@ def _schemas() -> dict[str, Any]:
     }
 
 
+# Place filters: too many values for an enum (35,000 communes); a code unknown to the
+# official geographic code gets a 400 answer.
+PLACE_FILTERS = {
+    "commune": (
+        r"^(?:\d{5}|2[AB]\d{3})$",
+        "Code commune INSEE (80021 pour Amiens) ; les arrondissements de Paris, Lyon et "
+        "Marseille comptent aussi pour leur commune.",
+    ),
+    "epci": (r"^\d{9}$", "Numéro SIREN d'une intercommunalité (200093201)."),
+    "qpv": (
+        r"^(?:QN\d{2}[0-9AB]\d{2}[NMI]|QP\d{2}[0-9AB]\d{3})$",
+        "Code de quartier prioritaire (QN08003M ; QP093028 pour la géographie 2015).",
+    ),
+}
+
+
 def _search_parameters(catalogue: Catalogue) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
         {
@@ -360,6 +395,9 @@ def _search_parameters(catalogue: Catalogue) -> list[dict[str, Any]]:
         if key == "annee":
             values: dict[str, Any] = {"type": "string", "pattern": YEAR_PATTERN}
             description = "Année (2021) ou période (2018-2022, -2019, 2021-)."
+        elif key in PLACE_FILTERS:
+            pattern, description = PLACE_FILTERS[key]
+            values = {"type": "string", "pattern": pattern}
         else:
             known = catalogue.centres() if key == "centre" else catalogue.vocabulary(key).terms
             values = {"type": "string", "enum": sorted(known)}

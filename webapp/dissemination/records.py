@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kb import territories
 from kb.pages import attachment_url
+from kb.territories import KIND_LABELS, PlaceRef
 
 from ..core.catalogue import Catalogue, CentreInfo
 from ..core.formatting import date_fr
@@ -20,6 +22,14 @@ from ..core.formatting import date_fr
 LANGUAGE = "fr"
 DCMI_TEXT = "Text"  # DCMI Type Vocabulary: every resource is mainly text...
 DCMI_EVENT = "Event"  # ...except events and training cycles
+# schema.org types of the places of a resource (spatialCoverage).
+SCHEMA_PLACE_TYPES = {
+    "region": "AdministrativeArea",
+    "departement": "AdministrativeArea",
+    "epci": "AdministrativeArea",
+    "commune": "City",
+    "qpv": "Place",
+}
 SCHEMA_TYPES = {
     "etude": "Report",
     "compte-rendu": "Report",
@@ -115,15 +125,25 @@ class Describer:
         """Authors when named, else the centre that publishes."""
         return list(meta.get("auteurs") or ()) or [self.centre(meta["centre"]).nom]
 
+    def places(self, meta: dict) -> list[PlaceRef]:
+        """The resource's places, by name, from the region down to its neighbourhoods."""
+        return territories.current().place_refs(
+            meta.get("region"),
+            meta.get("departement"),
+            meta.get("communes") or (),
+            meta.get("epci") or (),
+            meta.get("qpv") or (),
+        )
+
     def coverage(self, meta: dict) -> list[str]:
         places = []
-        if meta.get("region"):
-            places.append(self.label("region", meta["region"]))
-        if meta.get("departement"):
-            departement = meta["departement"]
-            places.append(f"{self.label('departement', departement)} ({departement})")
-        places += [f"Commune {code} (code INSEE)" for code in meta.get("communes") or ()]
-        places += [f"Quartier prioritaire {code}" for code in meta.get("qpv") or ()]
+        for place in self.places(meta):
+            if place.kind == "region":
+                places.append(place.nom)
+            elif place.kind == "departement":
+                places.append(f"{place.nom} ({place.code})")
+            else:
+                places.append(place.describe())
         periode = meta.get("periode") or {}
         if periode:
             places.append(f"{periode.get('debut', '..')}/{periode.get('fin', '..')}")
@@ -217,24 +237,15 @@ class Describer:
                 for term in self.terms(meta)
             ],
         }
-        places = []
-        if meta.get("region"):
-            places.append(
-                {
-                    "@type": "AdministrativeArea",
-                    "name": self.label("region", meta["region"]),
-                    "identifier": meta["region"],
-                }
-            )
-        if meta.get("departement"):
-            places.append(
-                {
-                    "@type": "AdministrativeArea",
-                    "name": self.label("departement", meta["departement"]),
-                    "identifier": meta["departement"],
-                }
-            )
-        places += [{"@type": "Place", "identifier": code} for code in meta.get("qpv") or ()]
+        places = [
+            {
+                "@type": SCHEMA_PLACE_TYPES[place.kind],
+                "name": place.nom,
+                "identifier": place.code,
+                "additionalType": KIND_LABELS[place.kind],
+            }
+            for place in self.places(meta)
+        ]
         if places:
             data["spatialCoverage"] = places
         periode = meta.get("periode") or {}

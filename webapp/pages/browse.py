@@ -1,5 +1,6 @@
-"""Browsing: pillars, themes, dispositifs, centres and territories, each with an index page
-listing all of them with counts, and a page per value listing its resources."""
+"""Browsing: pillars, themes, dispositifs and centres, each with an index page listing all
+of them with counts, and a page per value listing its resources (territories have their
+own module, `territories`)."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ class RefineLink:
     url: str
 
 
-def _listing(catalogue: Catalogue, key: str, value: str, refine: str | None):
+def listing(catalogue: Catalogue, key: str, value: str, refine: str | None):
     """The resources filed under one value, newest first, one page of them."""
     page = parse_page_args(request.args)
     filters = {key: (value,)}
@@ -155,7 +156,7 @@ def _term_page(key: str, term_id: str):
         index_url=url_for(page["index"]),
         description=PILLAR_DESCRIPTIONS.get(term.id, "") if key == "piliers" else "",
         refine_title=FACET_TITLES[page["refine"]],
-        **_listing(catalogue, key, term.id, page["refine"]),
+        **listing(catalogue, key, term.id, page["refine"]),
     )
 
 
@@ -230,51 +231,5 @@ def centre(centre_id: str):
         contact=contact,
         contact_is_email=bool(contact and "@" in contact and " " not in contact.strip()),
         region=catalogue.vocabularies.regions.label(info.region) if info.region else None,
-        **_listing(catalogue, "centre", centre_id, "thematiques"),
-    )
-
-
-# --- territories ----------------------------------------------------------------------------
-
-
-@bp.get("/territoires")
-def territoires():
-    catalogue = current_catalogue()
-    overview = catalogue.overview()
-    entries = [
-        Entry(
-            region.id,
-            region.libelle,
-            overview.count("region", region.id),
-            url_for("browse.territoire", region=region.id),
-        )
-        for region in catalogue.vocabularies.regions
-    ]
-    entries.sort(key=lambda e: fold(e.label))
-    return render_template("browse/territoires.html", entries=entries, total=overview.total)
-
-
-@bp.get("/territoires/<region>")
-def territoire(region: str):
-    catalogue = current_catalogue()
-    term = catalogue.vocabularies.regions.terms.get(region)
-    if term is None:
-        abort(404)
-    listing = _listing(catalogue, "region", region, None)
-    departements = catalogue.vocabularies.departements
-    params = SearchParams(filters={"region": (region,)})
-    counts = {v.valeur: v.nombre for v in listing["result"].facets.get("departement") or []}
-    departments = [
-        Entry(
-            d.id,
-            d.libelle,
-            counts.get(d.id, 0),
-            params.toggled("departement", d.id).url(),
-            d.id,
-        )
-        for d in departements
-        if d.get("region") == region
-    ]
-    return render_template(
-        "browse/territoire.html", region=term, departments=departments, **listing
+        **listing(catalogue, "centre", centre_id, "thematiques"),
     )

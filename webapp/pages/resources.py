@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from kb import territories
 from kb.model import resource_url
 from kb.pages import attachment_url
 
@@ -21,6 +23,7 @@ from ..agenda.views import now
 from ..core.catalogue import Location, current_catalogue
 from ..dissemination.records import Describer
 
+PARIS = ZoneInfo("Europe/Paris")
 bp = Blueprint("resources", __name__)
 
 RELATED = 4
@@ -39,9 +42,12 @@ def resource(centre: str, slug: str):
     source_url = catalogue.source_link(found) or url_for(
         "resources.source", centre=centre, slug=slug
     )
+    meta = catalogue.metadata(resource_id) or {}
     return render_template(
         "resources/resource.html",
         resource=found,
+        entered=local_moment(meta.get("entree")),
+        changed=local_moment(meta.get("modifiee")),
         body=Markup(page.html),  # rendered and sanitised when indexed (kb.pages)
         headings=page.headings if len(page.headings) >= MIN_HEADINGS_FOR_CONTENTS else (),
         centre=centres.get(found.centre),
@@ -52,6 +58,11 @@ def resource(centre: str, slug: str):
         vocabularies=catalogue.vocabularies,
         described=describe(resource_id),
         **event_context(resource_id),
+        places=territories.current().place_refs(
+            communes=found.territoire.communes,
+            epci=found.territoire.epci,
+            qpv=found.territoire.qpv,
+        ),
     )
 
 
@@ -120,6 +131,17 @@ def describe(resource_id: str) -> dict | None:
         "bibtex": describer.bibtex(meta, today),
         "consulted": today,
     }
+
+
+def local_moment(stamp: str | None) -> dt.datetime | None:
+    """A time recorded by the index (ISO 8601, UTC) in France's time."""
+    try:
+        moment = dt.datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(PARIS) if moment else None
 
 
 @bp.get("/ressources/<centre>/<slug>/source.md")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
@@ -24,6 +23,8 @@ from kb.config import ConfigError
 from kb.publication import PublicationSettings
 from publishing.publisher import online_commit
 from publishing.queue import PublicationQueue, start_worker
+
+from ..core.jsondata import TooDeep, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,9 @@ def git_push() -> Response:
     if event not in PUSH_EVENTS:
         return answer(202, statut="ignore", raison=f"événement « {event[:40]} » non traité")
     try:
-        payload = json.loads(body)
+        payload = parse_json(body)
+    except TooDeep as exc:
+        return answer(400, statut="refuse", raison=str(exc))
     except ValueError:
         return answer(400, statut="refuse", raison="contenu JSON invalide")
     ref = payload.get("ref") if isinstance(payload, dict) else None
