@@ -145,8 +145,7 @@ class _Tables:
             key: dict(facets.values.get(key, {})) for key in FACET_AXES
         }
         self.quality = {
-            mark: self._term_bits(snapshot.scorer, "qualite", mark) & facets.live
-            for mark in MARKS
+            mark: self._term_bits(snapshot.scorer, "qualite", mark) & facets.live for mark in MARKS
         }
         self.axes[ENTRY_YEAR] = self._entry_years(reader, facets.live)
 
