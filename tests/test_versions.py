@@ -394,6 +394,8 @@ def test_a_process_running_threads_rebuilds_without_forking(tmp_path, monkeypatc
         other.join()
     assert not forks
     assert len(report.added) == 250
-    # Alone, the same rebuild uses worker processes.
+    # When forking is safe, the same rebuild uses worker processes: the switch is what
+    # kept them away (other tests may leave threads in this process, so it is forced).
+    monkeypatch.setattr(build, "parallel_allowed", lambda: True)
     Indexer(content, tmp_path / "index2").rebuild()
     assert forks
