@@ -609,8 +609,7 @@ class SearchIndex:
 
     def agenda(self, request: AgendaRequest) -> AgendaResult:
         """Events and training cycles by date: see indexer/agenda.py."""
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             user_query = query.parse(request.q)
             try:
                 return agenda.run(self, snap, request, user_query)
@@ -622,8 +621,7 @@ class SearchIndex:
     def matching(self, q: str, filters: dict[str, tuple[str, ...]], ids: list[str]) -> list[str]:
         """Those of `ids` that the search (words and filters) finds, in the given order
         (email alerts check the resources that entered the base against each search)."""
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             _, mask = self._match(snap, query.parse(q))
             filters = dict(filters)
             if "annee" in filters:
@@ -650,8 +648,7 @@ class SearchIndex:
     def linked(self, resource_id: str) -> list[dict]:
         """Stored metadata of the published resources whose `productions` or `issu_de`
         name `resource_id` (the other direction of the capitalisation chain)."""
-        with self._engine:
-            snap = self.snapshot()
+        with self.reading() as snap, snap.lock:
             found = snap.searcher.documents(liens=resource_id)
             return sorted((json.loads(d["meta"]) for d in found), key=lambda m: m["id"])
 

@@ -66,106 +66,106 @@ def test_a_complete_event_loads_with_typed_values(make_tree) -> None:
         (
             "sessions:\n  - debut: 2026-03-12 09:30\n    fin: 2026-03-12 08:00\n",
             "",
-            "ca/e.md:9: erreur: « sessions[1] » : la fin (2026-03-12 08:00) doit être après le "
+            "ca/e.md:9: erreur : « sessions[1] » : la fin (2026-03-12 08:00) doit être après le "
             "début (2026-03-12 09:30)",
         ),
         (
             "sessions:\n  - debut: 2026-03-12\n  - debut: 2026-03-10\n",
             "",
-            "ca/e.md:9: erreur: « sessions[2] » : les sessions doivent être dans l'ordre "
+            "ca/e.md:9: erreur : « sessions[2] » : les sessions doivent être dans l'ordre "
             "chronologique (celle-ci commence le 2026-03-10, avant la précédente)",
         ),
         (
             "sessions:\n  - debut: 2026-03-12 09:30\n",
             "",
-            "ca/e.md:8: erreur: « sessions[1] » : indiquez l'heure de fin (« fin »)",
+            "ca/e.md:8: erreur : « sessions[1] » : indiquez l'heure de fin (« fin »)",
         ),
         (
             "sessions:\n  - debut: 2026-03-12\n    fin: 2026-03-12 17:00\n",
             "",
-            "ca/e.md:9: erreur: « sessions[1] » : « debut » et « fin » doivent être tous deux des "
+            "ca/e.md:9: erreur : « sessions[1] » : « debut » et « fin » doivent être tous deux des "
             "dates (journées entières) ou tous deux des dates et heures",
         ),
         (
             "sessions:\n  - debut: 12/03/2026\n",
             "",
-            "ca/e.md:8: erreur: « sessions[1].debut » : date ou heure invalide « 12/03/2026 » "
+            "ca/e.md:8: erreur : « sessions[1].debut » : date ou heure invalide « 12/03/2026 » "
             "(AAAA-MM-JJ pour une journée entière, AAAA-MM-JJ HH:MM sinon)",
         ),
         (
             "sessions:\n  - debut: 2026-03-12 09:30\n    fin: 17:00\n",
             "",
-            'ca/e.md:9: erreur: « sessions[1].fin » : mettez l\'heure entre guillemets, ex. "17:00"',
+            'ca/e.md:9: erreur : « sessions[1].fin » : mettez l\'heure entre guillemets, ex. "17:00"',
         ),
         (
             "",
             "",
-            "ca/e.md:3: erreur: champ obligatoire manquant pour un événement ou une formation : "
+            "ca/e.md:3: erreur : champ obligatoire manquant pour un événement ou une formation : "
             "« sessions »",
         ),
         (
             None,
             "lieu:\n  en_ligne: visio\n",
-            "ca/e.md:11: erreur: « lieu.en_ligne » : adresse web invalide « visio » (https://…)",
+            "ca/e.md:11: erreur : « lieu.en_ligne » : adresse web invalide « visio » (https://…)",
         ),
         (
             None,
             "inscription:\n  url: htps://example.org\n",
-            "ca/e.md:11: erreur: « inscription.url » : adresse web invalide « htps://example.org » "
+            "ca/e.md:11: erreur : « inscription.url » : adresse web invalide « htps://example.org » "
             "(https://…)",
         ),
         (
             None,
             "inscription:\n  courriel: inscription@\n",
-            "ca/e.md:11: erreur: « inscription.courriel » : adresse électronique invalide "
+            "ca/e.md:11: erreur : « inscription.courriel » : adresse électronique invalide "
             "« inscription@ »",
         ),
         (
             None,
             "inscription:\n  places: -3\n",
-            "ca/e.md:11: erreur: « inscription.places » : un nombre de places positif est "
+            "ca/e.md:11: erreur : « inscription.places » : un nombre de places positif est "
             "attendu, pas « -3 »",
         ),
         (
             None,
             "etat: reporte\n",
-            "ca/e.md:10: erreur: événement reporté : indiquez la date initialement prévue "
+            "ca/e.md:10: erreur : événement reporté : indiquez la date initialement prévue "
             "(« date_initiale ») et la nouvelle date dans « sessions »",
         ),
         (
             None,
             "etat: reporte\ndate_initiale: 2026-03-12\n",
-            "ca/e.md:7: erreur: événement reporté : la nouvelle date de « sessions » (2026-03-12) "
+            "ca/e.md:7: erreur : événement reporté : la nouvelle date de « sessions » (2026-03-12) "
             "est celle de « date_initiale » : indiquez la nouvelle date",
         ),
         (
             None,
             "etat: annulé\n",
-            "ca/e.md:10: erreur: « annulé » n'est pas une valeur connue de « etat » (vocabulaire "
+            "ca/e.md:10: erreur : « annulé » n'est pas une valeur connue de « etat » (vocabulaire "
             "etats) (vouliez-vous dire « annule » ?)",
         ),
         (
             None,
             "fuseau: Europe/Lile\n",
-            "ca/e.md:10: erreur: « fuseau » : fuseau horaire inconnu « Europe/Lile » (ex. "
+            "ca/e.md:10: erreur : « fuseau » : fuseau horaire inconnu « Europe/Lile » (ex. "
             "Europe/Paris, Indian/Reunion, America/Cayenne)",
         ),
         (
             None,
             'lieu:\n  commune: "5935"\n',
-            "ca/e.md:11: erreur: « lieu.commune » : code commune INSEE invalide « 5935 » (5 "
+            "ca/e.md:11: erreur : « lieu.commune » : code commune INSEE invalide « 5935 » (5 "
             'caractères entre guillemets, ex. "59350" ou "2A004")',
         ),
         (
             None,
             "inscription:\n  cloture: 2026-04-01\n",
-            "ca/e.md:10: avertissement: « inscription.cloture » (2026-04-01) est après la dernière "
+            "ca/e.md:10: avertissement : « inscription.cloture » (2026-04-01) est après la dernière "
             "session (2026-03-12)",
         ),
         (
             None,
             "mode: presentiel\n",
-            "ca/e.md:10: avertissement: événement en présentiel : indiquez le lieu (« lieu » : nom, "
+            "ca/e.md:10: avertissement : événement en présentiel : indiquez le lieu (« lieu » : nom, "
             "adresse, commune)",
         ),
     ],
@@ -177,7 +177,7 @@ def test_event_rules_give_french_errors_at_their_line(make_tree, sessions, extra
 def test_an_offset_in_a_time_is_refused(make_tree) -> None:
     text = event(sessions='sessions:\n  - debut: 2026-03-12T09:30:00+02:00\n    fin: "17:00"\n')
     assert messages(make_tree, {"ca/e.md": text}) == [
-        "ca/e.md:8: erreur: « sessions[1].debut » : écrivez l'heure locale sans décalage horaire "
+        "ca/e.md:8: erreur : « sessions[1].debut » : écrivez l'heure locale sans décalage horaire "
         "(le fuseau se règle avec « fuseau »)"
     ]
 
@@ -186,9 +186,9 @@ def test_event_fields_on_another_type_are_ignored_with_a_warning(make_tree) -> N
     text = event("mode: distanciel\n", type_="guide")
     found = messages(make_tree, {"ca/e.md": text})
     assert found == [
-        "ca/e.md:7: avertissement: « sessions » ne sert que pour un événement ou une formation "
+        "ca/e.md:7: avertissement : « sessions » ne sert que pour un événement ou une formation "
         "(type evenement ou formation) : ignoré",
-        "ca/e.md:10: avertissement: « mode » ne sert que pour un événement ou une formation "
+        "ca/e.md:10: avertissement : « mode » ne sert que pour un événement ou une formation "
         "(type evenement ou formation) : ignoré",
     ]
 
@@ -202,9 +202,9 @@ def test_the_chain_is_checked_across_the_tree(make_tree) -> None:
         {"ca/rencontre.md": report, "ca/compte-rendu.md": write_up, "ca/guide.md": not_event},
     )
     assert found == [
-        "ca/guide.md:7: erreur: « issu_de » : « ca/compte-rendu » n'est ni un événement ni une "
+        "ca/guide.md:7: erreur : « issu_de » : « ca/compte-rendu » n'est ni un événement ni une "
         "formation",
-        "ca/rencontre.md:10: erreur: « productions » : aucune ressource « ca/absent » dans la base "
+        "ca/rencontre.md:10: erreur : « productions » : aucune ressource « ca/absent » dans la base "
         "(identifiant centre/slug d'une fiche existante)",
     ]
 
