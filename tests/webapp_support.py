@@ -262,6 +262,7 @@ PATH_VALUES = {
     "filename": "css/site.css",
     "year": "2024",
     "code": "76",
+    "token": "jeton-invalide",
 }
 TERMS = {"browse.pilier": "cohesion-sociale", "browse.thematique": "mobilite"}
 TERMS["browse.dispositif"] = "asv"

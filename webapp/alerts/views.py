@@ -116,7 +116,7 @@ def subscribe():
     if not alerts_enabled():
         return _page(
             "Alertes indisponibles",
-            503,
+            404,  # not offered by this site (no mail server set): nothing failed
             messages=["l'envoi de courriels n'est pas configuré sur ce site"],
         )
     catalogue = current_catalogue()
@@ -343,7 +343,7 @@ def ask_link():
     if not alerts_enabled():
         return _page(
             "Alertes indisponibles",
-            503,
+            404,  # not offered by this site (no mail server set): nothing failed
             messages=["l'envoi de courriels n'est pas configuré sur ce site"],
         )
     address = normalise_email(request.form.get("courriel", "")[:254])
