@@ -156,9 +156,21 @@ def metadata(resource: Resource, context: DocumentContext) -> str:
             "evenement": describe_event(resource),
             "productions": list(resource.productions),
             "issu_de": resource.issu_de,
+            "origine": resource.origine,
+            "moisson": _harvest(resource),
         },
         ensure_ascii=False,
     )
+
+
+def _harvest(resource: Resource) -> dict[str, str] | None:
+    if resource.moisson is None:
+        return None
+    return {
+        "entrepot": resource.moisson.entrepot,
+        "identifiant": resource.moisson.identifiant,
+        "recolte_le": resource.moisson.recolte_le.isoformat(),
+    }
 
 
 def _periode(resource: Resource) -> dict[str, str] | None:

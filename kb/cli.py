@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kb.territory_commands",
     "indexer.commands",
     "publishing.commands",
+    "publishing.harvest_commands",
     "webapp.commands",
     "alerts.commands",
 )

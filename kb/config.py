@@ -170,6 +170,17 @@ SETTINGS += (
     ),
 )
 
+SETTINGS += (
+    # Harvesting OAI-PMH catalogues (`kb moissonner`, docs/deploiement.md).
+    Setting(
+        "moissons",
+        [],
+        "Catalogues OAI-PMH moissonnés : tables [[moissons]] avec nom, url, et au besoin "
+        "centre, ensemble, correspondances (table des sujets) et format.",
+        kind=list,
+    ),
+)
+
 BY_KEY = {s.key: s for s in SETTINGS}
 
 

@@ -33,7 +33,7 @@ from .yamlstrict import StrictYamlError, compose
 
 MAX_FILE_SIZE = 1024 * 1024
 # The front-matter fields of a resource: the common table and those of events.
-RESOURCE_FIELDS = schema.RESOURCE_FIELDS + events.EVENT_FIELDS
+RESOURCE_FIELDS = schema.RESOURCE_FIELDS + events.EVENT_FIELDS + schema.HARVEST_FIELDS
 CENTRE_CARD = "_centre.md"
 _FRONT_MATTER = YAMLHandler()
 
@@ -224,7 +224,10 @@ def parse_fields(
         values[entry.key] = definition.check(context, raw)
     if lines is not None:
         lines.update(seen)
+    harvested = values.get("moisson") is not None
     for definition in fields:
+        if definition.optional_when_harvested and harvested:
+            continue
         if definition.required and definition.name not in seen:
             problems.append(
                 Problem(
@@ -443,6 +446,7 @@ class Loader:
             problems[:] = [p for p in problems if schema.PLACEHOLDER not in p.message]
         if any(p.is_error for p in problems) or values is None:
             return None
+        values.setdefault("piliers", ())  # a harvested notice may have none
         return Resource(
             id=f"{centre_id}/{slug}",
             centre=centre_id,

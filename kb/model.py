@@ -87,6 +87,15 @@ class Inscription:
 
 
 @dataclass(frozen=True, slots=True)
+class Moisson:
+    """The mark of a resource written by the harvester (`kb moissonner`), never by hand."""
+
+    entrepot: str  # base URL of the OAI-PMH repository it was harvested from
+    identifiant: str  # the record's OAI identifier there
+    recolte_le: dt.date  # the day it was last harvested
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     path: str  # relative to the content root
     size: int
@@ -156,6 +165,8 @@ class Resource:
     # (linked id, line of the file) for `productions` and `issu_de`: whole-tree checks
     # report missing targets at their line.
     link_lines: tuple[tuple[str, int], ...] = ()
+    origine: str | None = None  # the original's page (harvested resources)
+    moisson: Moisson | None = None
     body: str = ""
     body_line: int = 1
     body_text: str = ""  # the body as plain text (what is indexed)
@@ -178,6 +189,10 @@ class Resource:
     @property
     def is_cancelled(self) -> bool:
         return self.etat == CANCELLED
+
+    @property
+    def is_harvested(self) -> bool:
+        return self.moisson is not None
 
     @property
     def updated(self) -> dt.date:

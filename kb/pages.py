@@ -21,6 +21,7 @@ from .model import (
     Centre,
     Inscription,
     Lieu,
+    Moisson,
     Periode,
     Resource,
     Session,
@@ -87,6 +88,10 @@ def resource_from_dict(data: dict[str, Any]) -> Resource:
     if data.get("periode") is not None:
         values["periode"] = Periode(_date(data["periode"]["debut"]), _date(data["periode"]["fin"]))
     values["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
+    if data.get("moisson") is not None:
+        harvest = dict(data["moisson"])
+        harvest["recolte_le"] = _date(harvest["recolte_le"])
+        values["moisson"] = Moisson(**harvest)
     for name in ("date", "mise_a_jour", "date_initiale"):
         values[name] = _date(data.get(name))
     # Events (kb/events.py): sessions, place, registration.

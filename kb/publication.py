@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,8 +30,8 @@ from typing import TextIO
 
 from .config import ConfigError, Settings
 from .french import plural
-from .gitsource import Change, Git, GitTreeSource, is_null
-from .loader import CENTRE_CARD, Loader, LoadResult, is_resource_file
+from .gitsource import BlobReader, Change, Git, GitError, GitTreeSource, is_null
+from .loader import CENTRE_CARD, MAX_FILE_SIZE, Loader, LoadResult, is_resource_file
 from .model import ATTACHMENT_TYPES, ID_PATTERN, Resource
 from .problems import Problem, Severity, sort_key
 from .schema import PLACEHOLDER, placeholder_message
@@ -663,6 +664,54 @@ def file_refusals(
     return lines
 
 
+_HARVEST_MARK = re.compile(r"""^["']?moisson["']?[ \t]*:""", re.MULTILINE)
+_FRONT_MATTER_END = re.compile(r"^---[ \t]*$", re.MULTILINE)
+
+
+def carries_harvest_mark(data: bytes) -> bool:
+    """Whether a resource file's header holds the harvester's `moisson` mark."""
+    text = data[: MAX_FILE_SIZE + 1].decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = text.replace("\r\n", "\n")
+    if not text.startswith("---"):
+        return False
+    end = _FRONT_MATTER_END.search(text, 3)
+    header = text[3 : end.start()] if end else text[3:]
+    return bool(_HARVEST_MARK.search(header))
+
+
+def harvest_refusals(git: Git, previous: str | None, changes: list[Change]) -> list[str]:
+    """Harvested resources are written by `kb moissonner` only: a centre account may not add,
+    change or delete a file that carries the harvest mark, before or after its push."""
+    marked: list[str] = []
+    reader = BlobReader(git)
+    try:
+        for change in changes:
+            for path in change.paths:
+                if not path.endswith(".md"):
+                    continue
+                blobs = []
+                if previous is not None and (change.status != "A" or path != change.path):
+                    blobs.append(f"{previous}:{path}")
+                if not change.deleted and path == change.path and change.new_mode.startswith("100"):
+                    blobs.append(change.new_sha)
+                for blob in blobs:
+                    try:
+                        data = reader.read(blob)
+                    except GitError:
+                        continue
+                    if carries_harvest_mark(data):
+                        marked.append(path)
+                        break
+    finally:
+        reader.close()
+    return [
+        f"{path}: erreur : ressource moissonnée (champ « moisson ») : elle est écrite par "
+        "« kb moissonner » et ne se modifie pas à la main ; corrigez-la dans le catalogue "
+        "d'origine, ou demandez à l'administrateur de la retirer"
+        for path in sorted(set(marked))
+    ]
+
+
 def review_push(
     git: Git,
     old: str,
@@ -729,6 +778,8 @@ def review_push(
             )
         )
     review.refusals += file_refusals(git, changes, settings, admin)
+    if not admin:
+        review.refusals += harvest_refusals(git, previous, changes)
     scope = None if admin else frozenset(centres)
     review.tree = validate_tree(git, commit, previous, changes, state, scope)
     return review

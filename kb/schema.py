@@ -18,7 +18,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from . import territories
 from .french import shorten
-from .model import ID_PATTERN, Periode, Territoire
+from .model import ID_PATTERN, Moisson, Periode, Territoire
 from .problems import Problem, Severity
 from .vocabulary import Vocabularies, fold
 
@@ -125,6 +125,7 @@ class Field:
     check: Checker
     description: str
     required: bool = False
+    optional_when_harvested: bool = False  # not required in a resource marked `moisson`
 
 
 # --- value checkers -------------------------------------------------------------------------
@@ -590,6 +591,41 @@ def url(ctx: FieldContext, value: Any) -> str | None:
     return checked
 
 
+HARVEST_KEYS = ("entrepot", "identifiant", "recolte_le")
+
+
+def moisson(ctx: FieldContext, value: Any) -> Moisson | None:
+    """The harvester's mark: where the resource was harvested from, and when."""
+    if not isinstance(value, dict):
+        _wrong_type(ctx, "un dictionnaire (entrepot, identifiant, recolte_le)", value)
+        return None
+    for key in value:
+        if key not in HARVEST_KEYS:
+            ctx.warning(
+                f"clé inconnue « {shorten(str(key))} » dans « moisson » "
+                "(entrepot, identifiant, recolte_le)",
+                ctx.sub_node(str(key)),
+            )
+    missing = [key for key in HARVEST_KEYS if value.get(key) is None]
+    if missing:
+        ctx.error(f"« moisson » : {', '.join(missing)} manquant(s)")
+        return None
+    entrepot = text(500)(ctx, value["entrepot"], ctx.sub_node("entrepot"))
+    if entrepot and not re.match(r"^https?://[^\s/]+", entrepot):
+        ctx.error(
+            f"« moisson.entrepot » : adresse web invalide « {shorten(entrepot)} »",
+            ctx.sub_node("entrepot"),
+        )
+        entrepot = None
+    identifiant = text(500, single_line=True)(
+        ctx, value["identifiant"], ctx.sub_node("identifiant")
+    )
+    recolte = date(ctx, value["recolte_le"], ctx.sub_node("recolte_le"))
+    if entrepot is None or identifiant is None or recolte is None:
+        return None
+    return Moisson(entrepot, identifiant, recolte)
+
+
 # --- the tables ------------------------------------------------------------------------------
 
 RESOURCE_FIELDS: tuple[Field, ...] = (
@@ -604,8 +640,9 @@ RESOURCE_FIELDS: tuple[Field, ...] = (
     Field(
         "piliers",
         term_list("piliers", minimum=1),
-        "Pilier(s) du contrat de ville (au moins un).",
+        "Pilier(s) du contrat de ville (au moins un ; facultatif dans une notice moissonnée).",
         True,
+        optional_when_harvested=True,
     ),
     Field("resume", text(1000), "Résumé en texte simple (1000 caractères au plus).", True),
     Field("thematiques", term_list("thematiques"), "Thématiques (vocabulaire « thematiques »)."),
@@ -631,6 +668,18 @@ RESOURCE_FIELDS: tuple[Field, ...] = (
         "alias", alias, "Anciens identifiants de la ressource (redirigés vers l'adresse actuelle)."
     ),
     Field("licence", text(200), "Licence de réutilisation, ex. « CC BY-SA 4.0 »."),
+)
+
+# Written by the harvester (`kb moissonner`), never by hand: a push that adds or changes a
+# file carrying `moisson` is refused to centre accounts (kb/publication.py).
+HARVEST_FIELDS: tuple[Field, ...] = (
+    Field("origine", url, "Adresse de la ressource sur le site d'où elle a été moissonnée."),
+    Field(
+        "moisson",
+        moisson,
+        "Marque d'une ressource moissonnée : entrepot (adresse OAI-PMH), identifiant (OAI), "
+        "recolte_le (date).",
+    ),
 )
 
 CENTRE_FIELDS: tuple[Field, ...] = (

@@ -200,12 +200,13 @@ def test_the_administrator_address_is_a_setting(webapp_site, monkeypatch):
 
 def test_list_metadata_formats(web_client):
     root = get_oai(web_client, "verb=ListMetadataFormats")
-    assert root.xpath("//o:metadataPrefix/text()", namespaces=NS) == ["oai_dc"]
+    assert root.xpath("//o:metadataPrefix/text()", namespaces=NS) == ["oai_dc", "kb"]
+    assert root.xpath("//o:schema/text()", namespaces=NS)[1] == SITE_URL + "/static/oai/kb.xsd"
     one = get_oai(
         web_client,
         f"verb=ListMetadataFormats&identifier={PREFIX}centre-alpha/diagnostic-en-marchant",
     )
-    assert one.xpath("//o:metadataNamespace/text()", namespaces=NS) == [NS["oai_dc"]]
+    assert one.xpath("//o:metadataNamespace/text()", namespaces=NS) == [NS["oai_dc"], oai.KB_NS]
     unknown = get_oai(web_client, f"verb=ListMetadataFormats&identifier={PREFIX}x/y")
     assert error_code(unknown) == "idDoesNotExist"
 

@@ -11,7 +11,7 @@ import pytest
 
 from kb.loader import load_tree, resolve_relative, split_front_matter
 from kb.render import body_links, is_relative_url
-from kb.schema import CENTRE_FIELDS, RECOMMENDED_SECTIONS, RESOURCE_FIELDS
+from kb.schema import CENTRE_FIELDS, HARVEST_FIELDS, RECOMMENDED_SECTIONS, RESOURCE_FIELDS
 from kb.vocabulary import VOCABULARY_NAMES, load_vocabularies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +47,8 @@ ROWS = table_rows(TEXT)
 
 @pytest.mark.parametrize(
     "field",
-    [*RESOURCE_FIELDS, *CENTRE_FIELDS],
-    ids=[f"ressource-{f.name}" for f in RESOURCE_FIELDS]
+    [*RESOURCE_FIELDS, *HARVEST_FIELDS, *CENTRE_FIELDS],
+    ids=[f"ressource-{f.name}" for f in (*RESOURCE_FIELDS, *HARVEST_FIELDS)]
     + [f"centre-{f.name}" for f in CENTRE_FIELDS],
 )
 def test_every_field_is_documented_with_its_requirement(field) -> None:

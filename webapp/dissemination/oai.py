@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, request
 from lxml import etree
 
-from kb.model import ID_PATTERN
+from kb.frontmatter import header_of
+from kb.model import ID_PATTERN, Resource
 
 from ..core.catalogue import Catalogue, current_catalogue
 from ..core.jsondata import parse_json
@@ -56,7 +57,14 @@ VERBS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str | None]] = {
     "ListIdentifiers": (("metadataPrefix",), ("from", "until", "set"), "resumptionToken"),
     "ListRecords": (("metadataPrefix",), ("from", "until", "set"), "resumptionToken"),
 }
-FORMATS = {"oai_dc": (OAI_DC_SCHEMA, OAI_DC_NS)}
+# This software's own format: a resource's whole header, its centre, its text and its
+# first publication, so that another instance harvests it without loss (`kb moissonner`).
+# Its schema is webapp/static/oai/kb.xsd (served by the site), documented in
+# docs/deploiement.md.
+KB_PREFIX = "kb"
+KB_NS = "urn:crpv-kb:oai:ressource:1"
+KB_SCHEMA_PATH = "/static/oai/kb.xsd"
+FORMATS = {"oai_dc": (OAI_DC_SCHEMA, OAI_DC_NS), KB_PREFIX: (KB_SCHEMA_PATH, KB_NS)}
 SET_KINDS = {"centre": "Centres de ressources", "pilier": "Piliers des contrats de ville"}
 
 
@@ -302,6 +310,8 @@ class Repository:
         for prefix, (schema, namespace) in FORMATS.items():
             item = etree.SubElement(element, _q(OAI_NS, "metadataFormat"))
             etree.SubElement(item, _q(OAI_NS, "metadataPrefix")).text = prefix
+            if schema.startswith("/"):
+                schema = self.catalogue.site_url + schema
             etree.SubElement(item, _q(OAI_NS, "schema")).text = schema
             etree.SubElement(item, _q(OAI_NS, "metadataNamespace")).text = namespace
 
@@ -319,7 +329,7 @@ class Repository:
         entry = self._entry(arguments["identifier"])
         meta = None if entry["retiree"] else self.catalogue.metadata(entry["id"])
         element = etree.SubElement(parent, _q(OAI_NS, "GetRecord"))
-        self._record(element, entry, meta, with_metadata=True)
+        self._record(element, entry, meta, with_metadata=True, prefix=arguments["metadataPrefix"])
 
     def list_identifiers(self, parent, arguments) -> None:
         self._list(parent, "ListIdentifiers", arguments, with_metadata=False)
@@ -360,7 +370,7 @@ class Repository:
         for entry in entries:
             meta = None if entry["retiree"] else metas[entry["id"]]
             if with_metadata:
-                self._record(element, entry, meta, with_metadata=True)
+                self._record(element, entry, meta, with_metadata=True, prefix=selection.prefix)
             else:
                 self._header(element, entry)
         if more or selection.cursor:
@@ -390,14 +400,24 @@ class Repository:
         for spec in self.sets_of(entry["id"], entry["piliers"]):
             etree.SubElement(header, _q(OAI_NS, "setSpec")).text = spec
 
-    def _record(self, parent, entry: dict, meta: dict | None, with_metadata: bool) -> None:
+    def _record(
+        self, parent, entry: dict, meta: dict | None, with_metadata: bool, prefix: str = "oai_dc"
+    ) -> None:
         record = etree.SubElement(parent, _q(OAI_NS, "record"))
+        resource = None
+        if meta is not None and prefix == KB_PREFIX:
+            resource = self.catalogue.resource(entry["id"])
+            if resource is None:
+                meta = None  # between two versions: reported deleted, like a missing one
         if meta is None and not entry["retiree"]:
             entry = {**entry, "retiree": entry["datestamp"]}
         self._header(record, entry)
         if meta is None or not with_metadata:
             return
         metadata = etree.SubElement(record, _q(OAI_NS, "metadata"))
+        if resource is not None:
+            self._kb_record(metadata, entry, resource)
+            return
         dc = etree.SubElement(
             metadata, _q(OAI_DC_NS, "dc"), nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS}
         )
@@ -405,12 +425,49 @@ class Repository:
         for name, value in self.describer.dublin_core(meta):
             etree.SubElement(dc, _q(DC_NS, name)).text = value
 
+    def _kb_record(self, parent, entry: dict, resource: Resource) -> None:
+        """The `kb` format: the header's fields as `champ` elements (text, `valeur` items
+        for a list, `champ` children for a table), the centre's card, the text."""
+        root = etree.SubElement(
+            parent, _q(KB_NS, "ressource"), nsmap={KB_PREFIX: KB_NS}, id=resource.id
+        )
+        root.set(_q(XSI_NS, "schemaLocation"), f"{KB_NS} {self.catalogue.site_url}{KB_SCHEMA_PATH}")
+        etree.SubElement(root, _q(KB_NS, "url")).text = self.catalogue.permalink(resource.url)
+        if entry.get("premiere"):
+            etree.SubElement(root, _q(KB_NS, "premiere_publication")).text = utc(entry["premiere"])
+        centre = self.describer.centre(resource.centre)
+        card = etree.SubElement(root, _q(KB_NS, "centre"), id=resource.centre)
+        for name, value in (
+            ("nom", centre.nom),
+            ("region", centre.region),
+            ("site", centre.site),
+            ("contact", centre.contact),
+        ):
+            if value:
+                _kb_field(card, name, value)
+        header = etree.SubElement(root, _q(KB_NS, "entete"))
+        for name, value in header_of(resource).items():
+            _kb_field(header, name, value)
+        etree.SubElement(root, _q(KB_NS, "texte")).text = xml_text(resource.body)
+
+
+def _kb_field(parent, name: str, value) -> None:
+    field = etree.SubElement(parent, _q(KB_NS, "champ"), nom=name)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _kb_field(field, key, item)
+    elif isinstance(value, list):
+        for item in value:
+            etree.SubElement(field, _q(KB_NS, "valeur")).text = xml_text(item)
+    else:
+        field.text = xml_text(value)
+
 
 def _check_prefix(prefix: str) -> None:
     if prefix not in FORMATS:
         raise OAIError(
             "cannotDisseminateFormat",
-            f"format « {xml_text(prefix)[:60]} » non disponible : seul « oai_dc » l'est",
+            f"format « {xml_text(prefix)[:60]} » non disponible : « oai_dc » ou « kb »",
         )
 
 

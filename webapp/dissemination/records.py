@@ -179,7 +179,7 @@ class Describer:
         elements.append(("type", self.label("type", meta["type"])))
         elements.append(("format", "text/html"))
         elements.append(("identifier", self.absolute(meta["url"])))
-        elements.append(("source", self.source_url(meta)))
+        elements.append(("source", meta.get("origine") or self.source_url(meta)))
         elements.append(("language", LANGUAGE))
         elements += [("relation", url) for url in self.attachment_urls(meta)]
         elements += [("coverage", place) for place in self.coverage(meta)]
