@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from indexer.store import now_iso, write_atomically
+from indexer.store import exclusive_lock, now_iso, write_atomically
 from kb.gitsource import Git, GitError, clean_environment
 from kb.loader import FileError, decode, split_front_matter
 from kb.model import ID_PATTERN
@@ -92,6 +92,22 @@ def all_states(index: Path) -> dict[str, dict]:
     if not folder.is_dir():
         return {}
     return {p.stem: read_state(index, p.stem) for p in sorted(folder.glob("*.json"))}
+
+
+def harvest_summary(index: Path) -> dict[str, dict]:
+    """What /healthz shows of each harvest: its last success and its last attempt."""
+    summary = {}
+    for nom, state in all_states(index).items():
+        runs = state.get("executions") or []
+        last = runs[-1] if runs else {}
+        summary[nom] = {
+            "url": state.get("url"),
+            "derniere_reussie": (state.get("dernier_succes") or {}).get("date"),
+            "derniere_tentative": last.get("fin"),
+            "resultat": last.get("resultat"),
+            "erreurs": len(last.get("erreurs") or []),
+        }
+    return summary
 
 
 @dataclass
@@ -296,16 +312,24 @@ class Harvester:
     def run(self, full: bool = False) -> HarvestReport:
         settings = self.settings
         report = HarvestReport(settings.nom, settings.url)
-        state = read_state(self.index, settings.nom)
+        busy = HarvestError(f"une moisson « {settings.nom} » est déjà en cours")
         try:
-            self._run(report, state, full)
-            report.ok = True
-        except HarvestError as exc:
-            report.error = str(exc)
-        except (GitError, OSError) as exc:
-            report.error = f"écriture impossible : {exc}"
-        report.finished = now_iso()
-        self._record(report, state)
+            # One run of a harvest at a time (a cron line that overlaps the previous one).
+            with exclusive_lock(
+                state_path(self.index, settings.nom).with_suffix(".verrou"), 0, busy
+            ):
+                state = read_state(self.index, settings.nom)
+                try:
+                    self._run(report, state, full)
+                    report.ok = True
+                except HarvestError as exc:
+                    report.error = str(exc)
+                except (GitError, OSError) as exc:
+                    report.error = f"écriture impossible : {exc}"
+                report.finished = now_iso()
+                self._record(report, state)
+        except HarvestError as exc:  # busy: the running one records its own run
+            report.error, report.finished = str(exc), now_iso()
         return report
 
     def _run(self, report: HarvestReport, state: dict, full: bool) -> None:
@@ -364,15 +388,15 @@ class Harvester:
         self, report: HarvestReport, notices: dict[str, Notice], deleted: set[str], full: bool
     ) -> None:
         existing = self.output.files()
-        marked: dict[str, str] = {}  # OAI identifier -> path, for the files we wrote
+        marked: dict[str, str] = {}  # OAI identifier -> path, for the files this harvest wrote
         hand_written: dict[str, str] = {}  # resource id -> path, for the others
         for path, data in existing.items():
             if is_centre_card(path):
                 continue
-            identifier = _harvest_identifier(data)
-            if identifier is not None:
-                marked[identifier] = path
-            else:
+            mark = _harvest_mark(data)
+            if mark is not None and mark[0] == self.settings.url:
+                marked[mark[1]] = path
+            else:  # written by hand, or by another harvest
                 hand_written[_resource_id(path)] = path
         writes: dict[str, bytes] = {}
         deletes: set[str] = set()
@@ -469,8 +493,8 @@ def _resource_id(path: str) -> str:
     return f"{parts[0]}/{parts[-1][: -len('.md')]}"
 
 
-def _harvest_identifier(data: bytes) -> str | None:
-    """The OAI identifier in a file's harvest mark (None: not harvested)."""
+def _harvest_mark(data: bytes) -> tuple[str, str] | None:
+    """The repository and OAI identifier of a file's harvest mark (None: not harvested)."""
     if not carries_harvest_mark(data):
         return None
     try:
@@ -480,7 +504,7 @@ def _harvest_identifier(data: bytes) -> str | None:
         return None
     mark = header.get("moisson") if isinstance(header, dict) else None
     if isinstance(mark, dict) and isinstance(mark.get("identifiant"), str):
-        return mark["identifiant"]
+        return str(mark.get("entrepot")), mark["identifiant"]
     return None
 
 

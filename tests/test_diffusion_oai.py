@@ -5,6 +5,7 @@ there is no network to fetch the protocol's XML schemas)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -83,8 +84,11 @@ def check_response(xml: bytes) -> etree._Element:
         if header.get("status") == "deleted":
             assert metadata is None
             continue
+        assert len(metadata) == 1
+        if etree.QName(metadata[0]).namespace == oai.KB_NS:
+            continue  # the `kb` format: checked against its own schema
         dc = metadata.find("oai_dc:dc", NS)
-        assert len(metadata) == 1 and dc is not None
+        assert dc is not None
         for element in dc:
             assert etree.QName(element).namespace == NS["dc"]
             assert etree.QName(element).localname in DC_ELEMENTS
@@ -390,3 +394,32 @@ def test_selective_harvesting_by_datestamp_follows_changes_in_the_index(tmp_path
     identify = get_oai(client, "verb=Identify")
     # build_site indexed (with the real clock) before the clock above was set.
     assert identify.findtext(".//o:earliestDatestamp", namespaces=NS) < "2030-01-01T10:00:00Z"
+
+
+KB_XSD = Path(__file__).parent.parent / "webapp" / "static" / "oai" / "kb.xsd"
+
+
+def test_kb_format_carries_the_whole_header_and_follows_its_schema(web_client):
+    root = get_oai(
+        web_client,
+        f"verb=GetRecord&metadataPrefix=kb&identifier={PREFIX}centre-alpha/diagnostic-en-marchant",
+    )
+    (record,) = root.xpath("//kb:ressource", namespaces={"kb": oai.KB_NS})
+    etree.XMLSchema(etree.parse(str(KB_XSD))).assertValid(record)
+    assert record.get("id") == "centre-alpha/diagnostic-en-marchant"
+    assert record.findtext(f"{{{oai.KB_NS}}}url") == SITE_URL + DIAGNOSTIC
+    fields = {
+        f.get("nom"): f for f in record.iterfind(f"{{{oai.KB_NS}}}entete/{{{oai.KB_NS}}}champ")
+    }
+    assert {"titre", "type", "date", "piliers", "resume"} <= set(fields)
+    values = fields["piliers"].xpath("kb:valeur/text()", namespaces={"kb": oai.KB_NS})
+    assert values and all(isinstance(v, str) for v in values)
+    assert record.findtext(f"{{{oai.KB_NS}}}texte").strip()
+
+
+def test_kb_format_lists_records_with_resumption_tokens(web_client, small_pages):
+    root = get_oai(web_client, "verb=ListRecords&metadataPrefix=kb")
+    assert len(root.xpath("//o:record", namespaces=NS)) == 7
+    live = root.xpath("//o:header[not(@status)]", namespaces=NS)
+    assert len(root.xpath("//kb:ressource", namespaces={"kb": oai.KB_NS})) == len(live) > 0
+    assert root.xpath("//o:resumptionToken/text()", namespaces=NS)

@@ -279,3 +279,16 @@ def test_unknown_formats_and_protocol_errors_are_reported(server, tmp_path):
     report, _ = run(url, tmp_path)
     assert "badArgument" in report.error
     assert_nothing_written(tmp_path, report)
+
+
+def test_two_runs_of_one_harvest_never_overlap(server, tmp_path):
+    from indexer.store import exclusive_lock
+
+    url = scenario(server, "double", list_records(GOOD_RECORD))
+    lock = tmp_path / "index" / "moissons" / "essai.verrou"
+    with exclusive_lock(lock, 0, RuntimeError("pris")):
+        report, _ = run(url, tmp_path)
+    assert "déjà en cours" in report.error
+    assert not (tmp_path / "sortie").exists()
+    report, _ = run(url, tmp_path)
+    assert report.ok and len(report.added) == 1

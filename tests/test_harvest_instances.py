@@ -170,6 +170,12 @@ def test_changes_and_deletions_reach_the_national_instance(regional, tmp_path, c
     Indexer(output, national / "index").update()
     ids = {m["id"] for m in SearchIndex(national / "index").all_metadata()}
     assert removed_id not in ids and len(ids) == 42
+    site = create_app(
+        {"KB_CONTENT": str(output), "KB_INDEX": str(national / "index"), "KB_BUILD_INDEX": False}
+    )
+    health = site.test_client().get("/healthz").get_json()
+    assert health["moissons"]["regional"]["resultat"] == "reussie"
+    assert health["moissons"]["regional"]["url"] == regional.url
 
 
 def test_git_repository_of_the_harvest_gets_one_commit_per_run(regional, tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, url_for
 
+from publishing.harvest import harvest_summary
 from publishing.publisher import publication_status
 from publishing.queue import PublicationQueue
 
@@ -86,6 +87,7 @@ def health():
             publications_en_attente=len(
                 PublicationQueue(current_catalogue().settings.index).pending()
             ),
+            moissons=harvest_summary(current_catalogue().settings.index),
         )
     response.headers["Cache-Control"] = "no-store"
     return response
