@@ -7,6 +7,7 @@ The harvesting format of the OAI-PMH server (`kb`, webapp/dissemination/oai.py) 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -15,70 +16,50 @@ import yaml
 from .model import Resource
 from .schema import FORBIDDEN_CHARACTERS
 
-# The header's keys in the order of docs/format.md, then the harvest's own.
-HEADER_ORDER = (
-    "titre",
-    "type",
-    "date",
-    "piliers",
-    "resume",
-    "thematiques",
-    "dispositifs",
-    "publics",
-    "territoire",
-    "porteur",
-    "partenaires",
-    "auteurs",
-    "mots_cles",
-    "periode",
-    "mise_a_jour",
-    "statut",
-    "alias",
-    "licence",
-    "origine",
-    "moisson",
-)
-TERRITORY_KEYS = ("region", "departement", "communes", "epci", "qpv")
+_EMPTY = (None, "", (), [], {})
+
+
+def header_keys() -> tuple[str, ...]:
+    """Every field of a resource's header, in the loader's order."""
+    from .loader import RESOURCE_FIELDS
+
+    return tuple(f.name for f in RESOURCE_FIELDS)
 
 
 def _value(value: Any) -> Any:
+    """A header value as text, lists and tables of text."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
     if isinstance(value, tuple | list):
-        return [str(v) for v in value]
+        return [_value(v) for v in value if v not in _EMPTY]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        table = {}
+        for item in dataclasses.fields(value):
+            found = getattr(value, item.name)
+            if found not in _EMPTY and found is not False:
+                table[item.name] = _value(found)
+        return table
     return value
 
 
 def header_of(resource: Resource) -> dict[str, Any]:
-    """The fields of a resource's header, as strings, lists of strings and tables of
-    them (dates written AAAA-MM-JJ, years as digits); empty fields left out."""
+    """The fields of a resource's header as text, lists and tables of text (dates written
+    AAAA-MM-JJ, local times AAAA-MM-JJ HH:MM); empty fields left out."""
+    defaults = {f.name: f.default for f in dataclasses.fields(Resource)}
     header: dict[str, Any] = {}
-    for key in HEADER_ORDER:
-        if key == "territoire":
-            territory = {
-                k: _value(getattr(resource.territoire, k))
-                for k in TERRITORY_KEYS
-                if getattr(resource.territoire, k)
-            }
-            if territory:
-                header[key] = territory
-        elif key == "periode":
-            if resource.periode is not None:
-                bounds = {"debut": resource.periode.debut, "fin": resource.periode.fin}
-                bounds = {k: str(_value(v)) for k, v in bounds.items() if v is not None}
-                if bounds:
-                    header[key] = bounds
-        elif key == "moisson":
-            if resource.moisson is not None:
-                header[key] = {
-                    "entrepot": resource.moisson.entrepot,
-                    "identifiant": resource.moisson.identifiant,
-                    "recolte_le": resource.moisson.recolte_le.isoformat(),
-                }
-        else:
-            value = getattr(resource, key)
-            if value not in (None, (), "", []):
-                header[key] = _value(value)
+    for key in header_keys():
+        value = getattr(resource, key, None)
+        if value in _EMPTY or value == defaults.get(key):
+            continue
+        converted = _value(value)
+        if converted not in _EMPTY:
+            header[key] = converted
     return header
 
 
@@ -87,19 +68,26 @@ def clean_text(value: str) -> str:
     return FORBIDDEN_CHARACTERS.sub("", value)
 
 
-_DATE_KEYS = frozenset({"date", "mise_a_jour", "recolte_le"})
+_DATE_KEYS = frozenset({"date", "mise_a_jour", "recolte_le", "date_initiale", "cloture"})
+_BOOLEAN_KEYS = frozenset({"complet"})
+_NUMBER_KEYS = frozenset({"places"})
 
 
 def _typed(key: str, value: Any) -> Any:
     """Header values back to the YAML types the loader expects: dates as dates, years of
-    a period as numbers; everything else stays a string (quoted by the dumper)."""
+    a period and numbers as numbers, booleans as booleans; everything else stays a string
+    (quoted by the dumper where YAML could misread it)."""
     if isinstance(value, dict):
         return {k: _typed(k, v) for k, v in value.items()}
     if isinstance(value, list):
-        return [clean_text(str(v)) for v in value]
+        return [_typed(key if isinstance(v, dict) else "", v) for v in value]
     if not isinstance(value, str):
         return value
     value = clean_text(value)
+    if key in _BOOLEAN_KEYS and value in ("true", "false"):
+        return value == "true"
+    if key in _NUMBER_KEYS and value.isdigit():
+        return int(value)
     if key in _DATE_KEYS or key in ("debut", "fin"):
         if key in ("debut", "fin") and value.isdigit() and len(value) == 4:
             return int(value)
@@ -113,7 +101,8 @@ def _typed(key: str, value: Any) -> Any:
 def resource_text(header: dict[str, Any], body: str) -> str:
     """A resource file: the header (YAML, every string quoted where YAML could misread
     it) and the body."""
-    ordered = {key: _typed(key, header[key]) for key in HEADER_ORDER if key in header}
+    known = header_keys()
+    ordered = {key: _typed(key, header[key]) for key in known if key in header}
     dumped = yaml.safe_dump(
         ordered, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
     )

@@ -397,7 +397,11 @@ def _fields(parent: Element) -> Iterator[tuple[str, Any]]:
         if children:
             yield name, dict(_fields(element))
         elif values:
-            yield name, [clean_text("".join(v.itertext())) for v in values]
+            yield name, [
+                dict(_fields(v)) if v.find(f"{{{KB_NS}}}champ") is not None
+                else clean_text("".join(v.itertext()))
+                for v in values
+            ]  # fmt: skip
         else:
             yield name, clean_text("".join(element.itertext()))
 

@@ -458,7 +458,12 @@ def _kb_field(parent, name: str, value) -> None:
             _kb_field(field, key, item)
     elif isinstance(value, list):
         for item in value:
-            etree.SubElement(field, _q(KB_NS, "valeur")).text = xml_text(item)
+            element = etree.SubElement(field, _q(KB_NS, "valeur"))
+            if isinstance(item, dict):  # a list of tables (the sessions of an event)
+                for key, sub in item.items():
+                    _kb_field(element, key, sub)
+            else:
+                element.text = xml_text(item)
     else:
         field.text = xml_text(value)
 
