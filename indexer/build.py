@@ -51,7 +51,7 @@ from .workers import parallel_allowed
 CENTRES_FILE = "centres.json"
 # Bump when the schema, the stored metadata or the analysis changes: existing indexes are
 # then rebuilt.
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 
 
 def index_fingerprint() -> str:
@@ -178,18 +178,18 @@ def _document_with(prepared: Prepared, dates: tuple[str, str] | None, stamp: str
     meta = json.loads(document["meta"])
     meta.update(entree=entered, modifiee=changed, page=prepared.page)
     document["meta"] = json.dumps(meta, ensure_ascii=False)
-    document["entree"] = _minutes(entered)
+    document["entree"] = _seconds(entered)
     return document
 
 
-def _minutes(stamp: str) -> int:
+def _seconds(stamp: str) -> int:
     try:
         moment = dt.datetime.fromisoformat(stamp)
     except ValueError:
         return 0
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() // 60)
+    return int(moment.timestamp())
 
 
 def _opens(generation: Path) -> bool:

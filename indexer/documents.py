@@ -54,7 +54,7 @@ def build_schema() -> Schema:
         orth=_lexicon(spelling_analyzer()),
         graphie=_lexicon(spelling_form_analyzer()),
         jour=NUMERIC(int, bits=32, sortable=True),
-        entree=NUMERIC(int, bits=32, sortable=True),  # first publication, minutes (UTC)
+        entree=NUMERIC(int, bits=64, sortable=True),  # first publication, seconds (UTC)
         meta=STORED(),
         qualite=KEYWORD(commas=True),  # kb.quality's marks, for the statistics
         # Events: the UTC [start, end) seconds of each session (the agenda's order and

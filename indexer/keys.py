@@ -18,4 +18,6 @@ FILTER_KEYS = (
     "annee",
 )
 
-SORTS = ("pertinence", "date")
+# `date`: the date written in the sheet (of the action or document); `ajout`: when the
+# resource entered the base (first publication), newest first.
+SORTS = ("pertinence", "date", "ajout")

@@ -188,8 +188,8 @@ class _Snapshot:
             np.concatenate([s.live for s in self.segments]) if self.segments else np.zeros(0, bool)
         )
         self.facets = FacetBitmaps.from_segments(self.segments, self.live_mask)
-        days = [_segment_days(s) for s in self.segments]
-        self.days = np.concatenate(days) if days else np.zeros(0, np.int64)
+        self.days = _column(self.segments, "jour")
+        self.entered = _column(self.segments, "entree")
         self.scorer = Scorer(self.searcher, self.segments, size)
         self.related: dict[tuple[str, int], list[Hit]] = {}
         for name in query.TEXT_FIELDS:  # read once per version, not on a user's request
@@ -223,15 +223,20 @@ class _Snapshot:
         self.searcher.close()
 
 
-def _segment_days(segment: engine.Segment) -> np.ndarray:
-    """The `jour` column of a segment (date as a proleptic ordinal), cached per segment."""
+def _column(segments: list[engine.Segment], name: str) -> np.ndarray:
+    """A numeric column over the whole index: `jour` (the sheet's date as a proleptic
+    ordinal) or `entree` (first publication, minutes UTC); cached per segment."""
+    parts = [_segment_column(s, name) for s in segments]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
+
+def _segment_column(segment: engine.Segment, name: str) -> np.ndarray:
     def read() -> np.ndarray:
-        if not segment.size or not segment.leaf.has_column("jour"):
+        if not segment.size or not segment.leaf.has_column(name):
             return np.zeros(segment.size, np.int64)
-        return np.fromiter(segment.leaf.column_reader("jour"), np.int64, segment.size)
+        return np.fromiter(segment.leaf.column_reader(name), np.int64, segment.size)
 
-    return segment_cache.STRUCTURE.get((segment.key, "jour"), read, lambda a: a.nbytes)
+    return segment_cache.STRUCTURE.get((segment.key, name), read, lambda a: a.nbytes)
 
 
 def normalise_filters(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -471,7 +476,10 @@ class SearchIndex:
     def _page(self, snap, request, evaluation, candidates, first, per_page):
         """(docnum, score) of the requested page of full matches."""
         days = snap.days[candidates]
-        if evaluation is None or request.sort == "date":
+        if request.sort == "ajout":  # newest in the base first, then by the sheet's date
+            order = np.lexsort((-days, -snap.entered[candidates]))[: first + per_page]
+            scores = None if evaluation is None else evaluation.scores[candidates]
+        elif evaluation is None or request.sort == "date":
             order = np.argsort(-days, kind="stable")[: first + per_page]
             scores = None if evaluation is None else evaluation.scores[candidates]
         else:
@@ -722,9 +730,10 @@ class SearchIndex:
         return [self._hit(snap, int(d), round(float(scores[d]), 4), set()) for d in best]
 
     def latest(self, limit: int = 10, filters: dict | None = None) -> list[Hit]:
+        """The resources that entered the base last (a backdated sheet is still new)."""
         request = SearchRequest(
             filters=filters or {},
-            sort="date",
+            sort="ajout",
             per_page=limit,
             with_facets=False,
             with_suggestion=False,

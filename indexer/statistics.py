@@ -127,11 +127,12 @@ class Statistics:
         }
 
 
-def local_years(minutes: np.ndarray) -> np.ndarray:
-    """The years, in France, of moments given in minutes since 1970 (UTC). France is at
+def local_years(seconds: np.ndarray) -> np.ndarray:
+    """The years, in France, of moments given in seconds since 1970 (UTC). France is at
     UTC+1 at the turn of the year (no summer time then): its year is the UTC year an hour
     later."""
-    return (minutes + 60).astype("datetime64[m]").astype("datetime64[Y]").astype(np.int64) + 1970
+    later = seconds + 3600
+    return later.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
 class _Tables:
@@ -157,12 +158,12 @@ class _Tables:
 
     def _entry_years(self, reader, live: int) -> dict[str, int]:
         """Year of first publication -> documents, from the index's `entree` column
-        (minutes since 1970, UTC; 0 when unknown)."""
+        (seconds since 1970, UTC; 0 when unknown)."""
         if not self.size or "entree" not in reader.schema or not reader.has_column("entree"):
             return {}
-        minutes = np.fromiter(reader.column_reader("entree"), np.int64, self.size)
-        years = local_years(minutes)
-        known = minutes > 0
+        seconds = np.fromiter(reader.column_reader("entree"), np.int64, self.size)
+        years = local_years(seconds)
+        known = seconds > 0
         return {
             str(year): to_bitmap(known & (years == year)) & live
             for year in sorted(set(years[known].tolist()))

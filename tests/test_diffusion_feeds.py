@@ -3,6 +3,7 @@ resource exactly once, drafts never; linked from the search page; cacheable."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 import feedparser
@@ -88,20 +89,31 @@ def test_a_search_feed_takes_the_parameters_of_the_search_page(web_client, small
     assert entries[0].title == SERIES_TITLE.format(number=SERIES)
     narrowed = follow(web_client, "/recherche.atom?thematiques=mobilite&annee=2020-2022")
     assert len(narrowed) == 3
-    # The order is always by date, whatever `tri` says.
+    # The order is always by entry into the base, whatever `tri` says.
     by_relevance = follow(web_client, "/recherche.atom?q=mobilit%C3%A9&tri=pertinence")
     dates = [entry.published for entry in by_relevance]
     assert dates == sorted(dates, reverse=True)
 
 
-def test_entries_carry_title_summary_categories_author_dates_and_a_stable_id(web_client):
+def _struct(stamp: str):
+    moment = dt.datetime.fromisoformat(stamp)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).timetuple()[:6]
+
+
+def test_entries_carry_title_summary_categories_author_dates_and_a_stable_id(
+    web_client, webapp_site
+):
     parsed = parse_feed(web_client, "/recherche.atom?q=diagnostic+en+marchant")
     entry = next(e for e in parsed.entries if e.id == SITE_URL + DIAGNOSTIC)
     assert entry.title == "Conduire un diagnostic en marchant avec les habitants"
     assert entry.link == SITE_URL + DIAGNOSTIC
     assert entry.summary.startswith("Méthode pas à pas")
-    assert entry.published.startswith("2021-03-15")
-    assert entry.updated.startswith("2023-01-10")
+    # Published: when it entered the base; updated: its last change there (not the
+    # sheet's own dates, 2021-03-15 and 2023-01-10, which describe the action).
+    meta = SearchIndex(webapp_site.index).get(DIAGNOSTIC.removeprefix("/ressources/"))
+    assert tuple(entry.published_parsed)[:6] == _struct(meta["entree"])
+    assert tuple(entry.updated_parsed)[:6] == _struct(meta["modifiee"])
     assert entry.author_detail.name == "Centre Alpha des quartiers (test)"
     assert entry.author_detail.href == f"{SITE_URL}/centres/centre-alpha"
     categories = {(tag.scheme, tag.term): tag.label for tag in entry.tags}

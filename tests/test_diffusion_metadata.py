@@ -210,7 +210,7 @@ def test_the_embed_lists_the_latest_matching_resources_and_may_be_framed(web_cli
     ]
     assert all(a["target"] == "_blank" and a["rel"] == "noopener" for a in links)
     assert "Thématique : Mobilité" in text(html)
-    assert f"{SITE_URL}/recherche?thematiques=mobilite&tri=date" in hrefs(html)
+    assert f"{SITE_URL}/recherche?thematiques=mobilite&tri=ajout" in hrefs(html)
     assert not elements(html, "script") and "style=" not in html
 
 

@@ -182,10 +182,10 @@ def test_entry_year_narrows_the_selection(corpus):
 
 
 def test_entry_years_are_years_in_france():
-    def minutes(*moment: int) -> int:
-        return int(dt.datetime(*moment, tzinfo=dt.UTC).timestamp() // 60)
+    def seconds(*moment: int) -> int:
+        return int(dt.datetime(*moment, tzinfo=dt.UTC).timestamp())
 
     moments = np.array(
-        [minutes(2025, 12, 31, 23, 30), minutes(2025, 12, 31, 22, 59), minutes(2025, 6, 30, 23)]
+        [seconds(2025, 12, 31, 23, 30), seconds(2025, 12, 31, 22, 59), seconds(2025, 6, 30, 23)]
     )
     assert local_years(moments).tolist() == [2026, 2025, 2025]

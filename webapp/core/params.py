@@ -59,7 +59,11 @@ FILTER_NAMES = {
     "qpv": "Quartier prioritaire",
     "annee": "Année",
 }
-SORT_LABELS = {"pertinence": "pertinence", "date": "date (plus récentes d'abord)"}
+SORT_LABELS = {
+    "pertinence": "pertinence",
+    "date": "date de la fiche (plus récentes d'abord)",
+    "ajout": "ajout à la base (derniers ajouts d'abord)",
+}
 
 # Campaign tags that newsletters add to links: ignored rather than refused, so that a
 # partner's link keeps working.

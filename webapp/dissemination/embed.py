@@ -55,7 +55,7 @@ def embedded_list():
         # Shown inside the partner's frame, so with the embed's own policy.
         html = render_template("embed/list.html", messages=error.messages, hits=[], total=0)
         return framable(Response(html, status=400, mimetype="text/html"))
-    search = replace(params.request(count), sort="date", with_facets=False, with_suggestion=False)
+    search = replace(params.request(count), sort="ajout", with_facets=False, with_suggestion=False)
     result = catalogue.search(search)
     html = render_template(
         "embed/list.html",
@@ -63,7 +63,7 @@ def embedded_list():
         hits=result.hits,
         total=result.total,
         summary=search_summary(params, catalogue.label),
-        more_url=catalogue.site_url + replace(params, sort="date").url("/recherche"),
+        more_url=catalogue.site_url + replace(params, sort="ajout").url("/recherche"),
         feed_url=catalogue.site_url + params.url("/recherche.atom"),
         site_url=catalogue.site_url,
     )

@@ -2,7 +2,10 @@
 
 A partner subscribes to any search. Feeds are paged (RFC 5005: `first`, `previous`,
 `next`, `last` links), newest first, so that following `next` reads the whole matching
-catalogue exactly once. The order is always by date, whatever `tri` says.
+catalogue exactly once. The order is always by entry into the base (first publication),
+whatever `tri` says: a sheet published today about a 2019 action is news today. Each
+entry's `published` is that entry date and `updated` its last change in the base; the
+sheet's own date stays in the summary of the resource, as `dc:date` does in OAI-PMH.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ..core.facets import search_summary
 from ..core.params import DEFAULT_SORT, SearchParams, parse_page_args, parse_search_args
 from ..core.responses import cacheable
 from ..pages.territories import place_url
-from .records import Describer, day_start, updated, xml_text
+from .records import Describer, day_start, xml_text
 
 bp = Blueprint("feeds", __name__)
 
@@ -44,10 +47,10 @@ def search_feed():
 
 def feed(params: SearchParams, path: str) -> Response:
     catalogue = current_catalogue()
-    params = replace(params, sort=DEFAULT_SORT)  # links name no sort: feeds are by date
+    params = replace(params, sort=DEFAULT_SORT)  # links name no sort: feeds are by entry
     search = replace(
         params.request(PER_PAGE),
-        sort="date",
+        sort="ajout",
         with_facets=False,
         with_suggestion=False,
         deep=True,
@@ -85,7 +88,7 @@ def build_feed(params: SearchParams, path: str, result: SearchResult) -> bytes:
     generator.link(href=page_url(params.page), rel="self", type=ATOM)
     html_params = params if path != "/flux.atom" else SearchParams()
     generator.link(
-        href=site + html_params.with_sort("date").url("/recherche"),
+        href=site + html_params.with_sort("ajout").url("/recherche"),
         rel="alternate",
         type="text/html",
     )
@@ -106,8 +109,8 @@ def build_feed(params: SearchParams, path: str, result: SearchResult) -> bytes:
         entry.title(xml_text(hit.titre))
         entry.link(href=url, rel="alternate", type="text/html")
         entry.summary(xml_text(hit.resume))
-        published = day_start(meta["date"])
-        changed = day_start(updated(meta)) or published
+        published = moment(meta.get("entree")) or day_start(meta["date"])
+        changed = max(published, moment(meta.get("modifiee")) or published)
         entry.published(published)
         entry.updated(changed)
         moments.append(changed)
@@ -132,6 +135,17 @@ def build_feed(params: SearchParams, path: str, result: SearchResult) -> bytes:
             )
     generator.updated(max(moments) if moments else _index_time())
     return generator.atom_str(pretty=True, encoding="UTF-8")
+
+
+def moment(stamp: str | None) -> dt.datetime | None:
+    """An instant recorded by the index (ISO 8601, UTC when no offset is given)."""
+    if not stamp:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _index_time() -> dt.datetime:
