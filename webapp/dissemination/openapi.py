@@ -419,7 +419,8 @@ def _search_parameters(catalogue: Catalogue) -> list[dict[str, Any]]:
         {
             "name": "tri",
             "in": "query",
-            "description": "Ordre des résultats (pertinence par défaut ; sans mots, la date).",
+            "description": "Ordre des résultats : pertinence (par défaut ; sans mots, la date), "
+            "date (de la fiche) ou ajout (entrée dans la base, derniers ajouts d'abord).",
             "schema": {"type": "string", "enum": list(SORTS)},
         },
         {
