@@ -28,7 +28,18 @@ from .search import SearchIndex, SearchRequest, expand_years
 
 # The axes counted, by name: the facet keys, and `entree`, the year a resource entered the
 # base (first publication), beside `annee`, the year of the sheet's own date.
-FACET_AXES = ("centre", "piliers", "thematiques", "type", "annee", "region", "departement")
+FACET_AXES = (
+    "centre",
+    "piliers",
+    "thematiques",
+    "type",
+    "annee",
+    "region",
+    "departement",
+    "epci",
+    "commune",
+    "qpv",
+)
 ENTRY_YEAR = "entree"
 AXES = (*FACET_AXES, ENTRY_YEAR)
 YEAR_AXES = ("annee", ENTRY_YEAR)

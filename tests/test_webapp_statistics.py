@@ -81,6 +81,12 @@ FILES = {
     "centre-nord/brouillon.md": sheet(
         "Un brouillon non compté", "2024-03-01", ["cadre-de-vie"], statut="brouillon"
     ),
+    "centre-nord/quartiers.md": sheet(
+        "Deux villes de la métropole",
+        "2024-04-02",
+        ["cohesion-sociale"],
+        territoire='{departement: "59", communes: ["59350", "59512"], epci: ["200093201"]}',
+    ),
     "centre-sud/triple.md": sheet(
         "Trois piliers d'un coup",
         "2024-06-30",
@@ -398,3 +404,49 @@ def test_value_links_lead_to_exactly_the_counted_resources(client):
     table = html[html.index('id="tableau-piliers"') :]
     table = table[: table.index("</table>")]
     assert len(re.findall(r'href="/recherche', table)) == 1
+
+
+def test_the_department_map_shows_the_statistics_counts(client, site):
+    from lxml import etree
+
+    facts = truth(site[0])
+    expected = Counter(
+        f["territoire"]["departement"]
+        for f in facts
+        if (f.get("territoire") or {}).get("departement")
+    )
+    tree = etree.HTML(client.get("/statistiques").get_data(as_text=True))
+    rows = tree.xpath('//table[@id="carte-statistiques-tableau"]/tbody/tr')
+    shown = {r.xpath("string(td[1])"): int(r.xpath("string(td[2])").split()[0]) for r in rows}
+    assert shown == dict(expected)
+    labels = {a.get("href"): a.get("aria-label") for a in tree.xpath("//svg//a")}
+    assert labels["/statistiques?departement=59"] == f"Nord (59) : {expected['59']} ressources"
+    assert labels["/statistiques?departement=62"] == "Pas-de-Calais (62) : 1 ressource"
+    assert labels["/statistiques?departement=75"] == "Paris (75) : 0 ressource"
+    # A narrowed page maps the narrowed counts and links within the narrowing.
+    narrowed = etree.HTML(client.get("/statistiques?region=32").get_data(as_text=True))
+    rows = narrowed.xpath('//table[@id="carte-statistiques-tableau"]/tbody/tr')
+    assert [r.xpath("string(td[1])") for r in rows] == ["59", "62"]
+    hrefs = {a.get("href") for a in narrowed.xpath("//svg//a")}
+    assert "/statistiques?region=32&departement=31" in hrefs
+
+
+def test_communes_and_epci_are_counted_and_named(client, site):
+    facts = truth(site[0])
+    communes = Counter(c for f in facts for c in (f.get("territoire") or {}).get("communes", ()))
+    html = client.get("/statistiques").get_data(as_text=True)
+    assert _table_counts(html, "tableau-commune") == {
+        "Lille (59)": communes["59350"],
+        "Roubaix (59)": communes["59512"],
+        "Sans commune": len(facts) - 1,
+    }
+    assert _table_counts(html, "tableau-epci")["Métropole Européenne de Lille"] == 1
+    data = client.get("/api/v1/statistiques").get_json()
+    assert {v["valeur"]: v["nombre"] for v in data["repartitions"]["commune"]["valeurs"]} == {
+        "59350": 1,
+        "59512": 1,
+    }
+    # The centre's annual review names them too.
+    review = text(client.get("/centres/centre-nord/bilan/2024").get_data(as_text=True))
+    assert "Communes" in review and "Lille (59)" in review
+    assert "Deux villes de la métropole" in review

@@ -231,7 +231,7 @@ def test_department_map_renderer_is_reusable() -> None:
     svg = tree.xpath("//svg")[0]
     links = svg.xpath(".//a")
     assert len(links) == 100  # 101 departments, Paris without a link
-    assert svg.xpath(".//g/title")[0].text == "Paris (75) : 0 actions"
+    assert svg.xpath(".//g/title")[0].text == "Paris (75) : 0 action"
     labels = {a.get("href"): a.get("aria-label") for a in links}
     assert labels["/x/59"] == "Nord (59) : 12 actions"
     assert labels["/x/974"] == "La Réunion (974) : 1 action"

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from kb.french import plural
 from kb.territories import department_shapes, reference
 
 # A sequential palette (light to dark blue); level 0 is "none". The darkest levels carry
@@ -111,7 +112,7 @@ def _render(counts, links, title, unit, ident, table_caption, zero_rows) -> Mark
         return departements[code].nom if code in departements else code
 
     def amount(count: int) -> str:
-        return f"{count} {unit[0] if count == 1 else unit[1]}"
+        return plural(count, unit[0], unit[1])
 
     x, y, width, height = shapes.view_box
     parts = [

@@ -30,7 +30,25 @@ from .views import YEAR_BASES, download, now_text, read_basis
 bp = Blueprint("review", __name__)
 
 FIRST_YEAR, LAST_YEAR = 1900, 2100
-REVIEW_AXES = ("piliers", "type", "region", "departement", "thematiques")
+REVIEW_AXES = (
+    "piliers",
+    "type",
+    "region",
+    "departement",
+    "epci",
+    "commune",
+    "qpv",
+    "thematiques",
+)
+LOCAL_AXES = ("epci", "commune", "qpv")  # shown when the year has any
+NONE_OF = {
+    "region": "région",
+    "departement": "département",
+    "epci": "intercommunalité",
+    "commune": "commune",
+    "qpv": "quartier prioritaire",
+    "thematiques": "thématique",
+}
 _YEAR = re.compile(r"^\d{4}$")
 
 
@@ -116,9 +134,8 @@ def _statistics(centre_id: str, year: int, basis: str) -> Statistics:
 
 def _section(axis: str, counts: AxisCounts, total: int) -> ReviewSection:
     missing = None
-    if counts.missing and axis in ("region", "departement", "thematiques"):
-        what = {"region": "région", "departement": "département", "thematiques": "thématique"}
-        missing = f"{charts.number(counts.missing)} sans {what[axis]}"
+    if counts.missing and axis in NONE_OF:
+        missing = f"{charts.number(counts.missing)} sans {NONE_OF[axis]}"
     return ReviewSection(
         axis,
         AXIS_TITLES[axis],
@@ -135,7 +152,11 @@ def _productions(stats: Statistics) -> list[Production]:
     catalogue = current_catalogue()
     found = []
     for meta in stats.resources:
-        territory = [
+        territory = [catalogue.label("qpv", code) for code in meta.get("qpv") or ()]
+        territory += [catalogue.label("commune", code) for code in meta.get("communes") or ()]
+        if not territory:
+            territory += [catalogue.label("epci", code) for code in meta.get("epci") or ()]
+        territory += [
             catalogue.label("departement", meta["departement"]) if meta.get("departement") else "",
             catalogue.label("region", meta["region"]) if meta.get("region") else "",
         ]
@@ -160,7 +181,11 @@ def build_review(centre_id: str, year_text: str) -> Review:
     year = _year(year_text)
     basis = _read_args()
     stats = _statistics(centre_id, year, basis)
-    sections = [_section(axis, stats.counts[axis], stats.total) for axis in REVIEW_AXES]
+    sections = [
+        _section(axis, stats.counts[axis], stats.total)
+        for axis in REVIEW_AXES
+        if axis not in LOCAL_AXES or stats.counts[axis].values
+    ]
     return Review(centre, year, basis, stats, sections, _productions(stats))
 
 

@@ -19,6 +19,9 @@ AXIS_TITLES = {
     "entree": "Années d'entrée dans la base",
     "region": "Régions",
     "departement": "Départements",
+    "epci": "Intercommunalités (EPCI)",
+    "commune": "Communes",
+    "qpv": "Quartiers prioritaires (QPV)",
 }
 # What a resource without a value is, per axis (a resource always has a centre, a
 # pillar, a type and a year).
@@ -26,9 +29,12 @@ MISSING_LABELS = {
     "thematiques": "Sans thématique",
     "region": "Sans région",
     "departement": "Sans département",
+    "epci": "Sans intercommunalité",
+    "commune": "Sans commune",
+    "qpv": "Sans quartier prioritaire",
     "entree": "Date d'entrée inconnue",
 }
-MULTI_VALUED = ("piliers", "thematiques")
+MULTI_VALUED = ("piliers", "thematiques", "epci", "commune", "qpv")
 YEAR_AXIS_LABELS = {"annee": "date de la fiche", "entree": "entrée dans la base"}
 TREND_TITLES = {
     "piliers": "Piliers par année",

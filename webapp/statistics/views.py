@@ -10,11 +10,13 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from indexer.statistics import AXES, Statistics, compute
+from indexer.statistics import AXES, AxisCounts, Statistics, compute
 
 from ..core.catalogue import Catalogue, current_catalogue
+from ..core.department_map import department_map
 from ..core.facets import active_filters, search_summary
 from ..core.params import FILTER_NAMES, InvalidParameters, SearchParams, parse_search_args
 from ..core.responses import cacheable
@@ -41,6 +43,7 @@ PATH = "/statistiques"
 YEAR_BASES = {"fiche": "annee", "entree": "entree"}  # `annees` parameter -> year axis
 CSV_TABLES = ("repartitions", "tendances", "qualite")
 PARIS = ZoneInfo("Europe/Paris")
+MAX_ROWS = 100  # rows of one axis on the page (a national base has thousands of communes)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class AxisSection:
     chart: charts.BarChart | None
     rows: list[ValueRow]
     sum_note: str | None  # for multi-valued axes, how the sum compares with the total
+    map: Markup | None = None  # the departments' map (its own data table included)
+    cut_note: str | None = None  # rows left out of the page (the exports have them all)
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,27 @@ def _value_rows(query: StatisticsQuery, stats: Statistics, axis: str) -> list[Va
     return rows
 
 
+def _departments_map(query: StatisticsQuery, counts: AxisCounts) -> Markup:
+    """The map of these statistics by department; each department links to the
+    statistics narrowed to it (when the department filter is not already set)."""
+    selected = query.params.filters.get("departement", ())
+    statistics_base = query.url()
+    joiner = "&" if "?" in statistics_base else "?"
+
+    def link(code: str) -> str | None:
+        if selected:
+            return None
+        return statistics_base + joiner + urlencode([("departement", code)])
+
+    return department_map(
+        {count.value: count.count for count in counts.values},
+        link,
+        title="Ressources par département",
+        ident="carte-statistiques",
+        table_caption="Ressources par département (données de la carte)",
+    )
+
+
 def build_page(query: StatisticsQuery, stats: Statistics) -> StatisticsPage:
     catalogue = current_catalogue()
     year_axis = stats.year_axis
@@ -245,9 +271,16 @@ def build_page(query: StatisticsQuery, stats: Statistics) -> StatisticsPage:
                 f"{charts.number(stats.total)} ressources distinctes."
             )
         chart = charts.bar_chart(AXIS_TITLES[axis], counts.values) if counts.values else None
-        sections.append(
-            AxisSection(axis, AXIS_TITLES[axis], chart, _value_rows(query, stats, axis), note)
-        )
+        rows = _value_rows(query, stats, axis)
+        figure = _departments_map(query, counts) if axis == "departement" else None
+        cut = None
+        if len(counts.values) > MAX_ROWS:
+            rows = rows[:MAX_ROWS] + [row for row in rows if row.missing]
+            cut = (
+                f"Les {MAX_ROWS} valeurs les plus fréquentes sur "
+                f"{charts.number(len(counts.values))} ; toutes sont dans les exports."
+            )
+        sections.append(AxisSection(axis, AXIS_TITLES[axis], chart, rows, note, figure, cut))
     trends = []
     for axis, table in stats.trends.items():
         years = [c.value for c in table.columns]
