@@ -298,6 +298,8 @@ class GitTreeSource:
         self.only = None if only is None else frozenset(only)
         self._reader = BlobReader(self.git)
         self._entries: dict[str, TreeEntry] | None = None
+        # Paths already looked up one by one (without listing the tree): entry and blob.
+        self._known: dict[str, tuple[SourceEntry, str] | None] = {}
 
     def _tree(self) -> dict[str, TreeEntry]:
         if self._entries is None:
@@ -328,10 +330,12 @@ class GitTreeSource:
 
     def read(self, path: str) -> bytes:
         if self._entries is None:  # one file of a large tree: no need to list the tree
-            entry = self.stat(path)
-            if entry is None:
+            if path not in self._known:
+                self.stat_many([path])
+            known = self._known.get(path)
+            if known is None:
                 raise FileNotFoundError(path)
-            return self._reader.read(f"{self.commit}:{path}")
+            return self._reader.read(known[1])
         entry = self._tree().get(path)
         if entry is None or entry.is_symlink:
             raise FileNotFoundError(path)
@@ -354,8 +358,15 @@ class GitTreeSource:
                 for p in paths
                 if (e := self._entries.get(p)) is not None and not e.is_symlink
             }
-        wanted = [p for p in paths if not _hidden(p)]
         found: dict[str, SourceEntry] = {}
+        wanted = []
+        for path in paths:
+            if path in self._known:
+                known = self._known[path]
+                if known is not None:
+                    found[path] = known[0]
+            elif not _hidden(path):
+                wanted.append(path)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             out = self.git.run("ls-tree", "-z", "--long", "--full-tree", self.commit, "--", *chunk)
@@ -365,9 +376,12 @@ class GitTreeSource:
                 path = _decode(name)
                 if len(fields) != 4 or path not in chunk:
                     continue
-                mode, kind, _sha, size = fields
+                mode, kind, sha, size = fields
                 if kind == "blob" and mode != SYMLINK_MODE:
                     found[path] = SourceEntry(path, int(size) if size.isdigit() else 0)
+                    self._known[path] = (found[path], sha)
+            for path in chunk:
+                self._known.setdefault(path, None)
         return found
 
     def centre_cards(self) -> list[SourceEntry]:

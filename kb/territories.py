@@ -122,6 +122,22 @@ def _reference_digest() -> str:
 
 
 @functools.cache
+def administrative() -> tuple[dict[str, Region], dict[str, Departement]]:
+    """Regions and departments from `administratif.json` (a few KB, written with the
+    reference by the same script): indexing a resource that names no commune need not
+    read the 35,000 communes."""
+    raw = (resources.files("kb") / "data" / "territoires" / "administratif.json").read_text(
+        encoding="utf-8"
+    )
+    data = json.loads(raw)
+    regions = {code: Region(code, nom) for code, nom in data["regions"]}
+    departements = {
+        code: Departement(code, nom, region) for code, nom, region in data["departements"]
+    }
+    return regions, departements
+
+
+@functools.cache
 def reference() -> Reference:
     """The shipped reference, read once per process (about 0.3 s)."""
     data = json.loads(gzip.decompress(_reference_file()))
@@ -258,11 +274,11 @@ class Territories:
 
     @property
     def regions(self) -> dict[str, Region]:
-        return self.reference.regions
+        return administrative()[0]
 
     @property
     def departements(self) -> dict[str, Departement]:
-        return self.reference.departements
+        return administrative()[1]
 
     @property
     def epci(self) -> dict[str, Epci]:

@@ -42,6 +42,7 @@ STATUS_FILE = "publication.json"
 LOCK_FILE = "publication.verrou"
 MIRROR = "depot.git"
 PUBLISHED_REF = "refs/kb/publication"  # the fetched branch, in the mirror
+DEPLOYED_REF = "refs/kb/deploye"  # the commit checked out, in the deployed folder
 PUBLICATION_WAIT = 300.0  # seconds to wait for a publication already running
 FETCH_TIMEOUT = 600.0  # a fetch that hangs (network, prompt) must not hold the lock forever
 MAX_RECORDED_LINES = 50
@@ -263,6 +264,9 @@ class Publisher:
             work_tree = f"--work-tree={self.content}"
             deployed.run(work_tree, "checkout", "--quiet", "--force", "--detach", commit)
             deployed.run(work_tree, "clean", "--quiet", "-ffdx")
+            # A ref on what is deployed: the next fetch then brings only the new objects
+            # (a detached HEAD alone is not offered in the negotiation).
+            deployed.run("update-ref", DEPLOYED_REF, commit)
         except (GitError, OSError, subprocess.CalledProcessError) as exc:
             log.warning("dossier de déploiement %s non mis à jour : %s", self.content, exc)
 

@@ -58,6 +58,27 @@ def test_reference_has_communes_epci_and_former_codes() -> None:
     assert ref.source["cog"] == 2026 and ref.source["version"] == "6.0.0"
 
 
+def test_the_light_file_holds_the_reference_regions_and_departments() -> None:
+    """administratif.json is written with cog.json.gz: the same regions and departments,
+    read without the communes."""
+    import subprocess
+    import sys
+
+    from kb.territories import administrative
+
+    regions, departements = administrative()
+    ref = reference()
+    assert regions == ref.regions and departements == ref.departements
+    # A process that only needs them does not read the communes.
+    probe = (
+        "from kb import territories as t;"
+        "t.Territories(t.EMPTY_QPV).departements['59'];"
+        "print(t.reference.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
+
+
 def test_reference_file_is_small_and_documented() -> None:
     assert (DATA / "cog.json.gz").stat().st_size < 3 * 1024 * 1024
     readme = (DATA / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,8 @@ Run at development time, never by the site (nothing is downloaded at run time):
 
 Writes `kb/data/territoires/cog.json.gz` (regions, departments, EPCI, current communes with
 their EPCI and postal codes, and the codes that lead to a current commune: former communes
-merged since, and the municipal arrondissements of Paris, Lyon and Marseille). The output is
+merged since, and the municipal arrondissements of Paris, Lyon and Marseille), and
+`administratif.json` (its regions and departments alone, read fast). The output is
 reproducible: same package, same bytes. See kb/data/territoires/README.md.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 # Year of the Code officiel géographique in each package version (the package's README).
 COG_YEARS = {"6.0.0": 2026, "5.3.0": 2025, "4.1.0": 2024}
 OUTPUT = Path(__file__).resolve().parents[2] / "kb" / "data" / "territoires" / "cog.json.gz"
+ADMINISTRATIVE = "administratif.json"  # written next to OUTPUT
 
 
 def read_package(archive: Path) -> tuple[dict, dict[str, list]]:
@@ -90,7 +92,16 @@ def convert(package: dict, data: dict[str, list]) -> dict:
     }
 
 
+def administrative(result: dict) -> dict:
+    """Regions and departments alone: what indexing a resource without communes needs,
+    read without the 35,000 communes (`administratif.json`, next to the reference)."""
+    return {key: result[key] for key in ("source", "regions", "departements")}
+
+
 def write(result: dict, output: Path) -> None:
+    small = json.dumps(administrative(result), ensure_ascii=False, separators=(",", ":"))
+    (output.parent / ADMINISTRATIVE).parent.mkdir(parents=True, exist_ok=True)
+    (output.parent / ADMINISTRATIVE).write_text(small + "\n", encoding="utf-8")
     raw = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9, mtime=0, filename="") as gz:
