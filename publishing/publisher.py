@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.build import Indexer, UpdateReport
+from indexer.published import published_state
 from indexer.store import IndexFolder, IndexLocked, exclusive_lock, now_iso, write_atomically
 from kb.french import plural
 from kb.gitsource import Git, GitError, GitTreeSource, clean_environment
@@ -61,6 +62,7 @@ class PublishResult:
     report: UpdateReport | None = None
     lines: list[str] = field(default_factory=list)  # problems found, in French
     message: str = ""
+    checked: int | None = None  # files validated (None: not validated here)
 
     @property
     def ok(self) -> bool:
@@ -214,9 +216,13 @@ class Publisher:
             self._deploy(git, commit)
             return PublishResult(UNCHANGED, commit, message="déjà en ligne, rien à publier")
         lines: list[str] = []
+        checked = None
         if validate:
-            check = validate_tree(git, commit, online)
-            lines = check.lines()
+            # What changed since the version online is read; the rules across files (ids,
+            # aliases, owners) are checked against what is online, never the whole corpus.
+            state = published_state(self.index) if online else None
+            check = validate_tree(git, commit, online, state=state)
+            lines, checked = check.lines(), check.checked
             if not check.ok:
                 return PublishResult(
                     REFUSED,
@@ -224,6 +230,7 @@ class Publisher:
                     lines=lines,
                     message=f"{plural(len(check.blocking), 'erreur')} : la version {commit[:10]} n'est "
                     "pas publiée, la version précédente reste en ligne",
+                    checked=checked,
                 )
         paths = None if online is None else self._changed_paths(git, online, commit)
         with GitTreeSource(git, commit) as source:
@@ -231,7 +238,7 @@ class Publisher:
             report = indexer.update(paths, origin={"commit": commit, "branche": branch})
         lines += [p.format() for p in report.problems if p.is_error]
         self._deploy(git, commit)
-        return PublishResult(PUBLISHED, commit, report, lines)
+        return PublishResult(PUBLISHED, commit, report, lines, checked=checked)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:

@@ -10,6 +10,7 @@ import pytest
 from publication_support import GitServer, published_server, resource, without_hook
 
 from indexer.published import published_state
+from kb.config import load_settings
 from kb.gitsource import Git
 from kb.publication import PUSHER_VARIABLES, validate_tree
 
@@ -170,3 +171,31 @@ def test_accepted_pushes_not_yet_published_are_taken_into_account(server: GitSer
         "remote: centre-alpha/livres/lecture.md: erreur : identifiant « centre-alpha/lecture » "
         "en double (aussi : centre-alpha/lecture.md)" in push.output
     )
+
+
+def test_a_sync_reads_only_what_changed_and_checks_ids_against_what_is_online(
+    server: GitServer,
+) -> None:
+    """`kb sync` and the webhook validate like the hook: the changed files only, the rules
+    across files against the version online."""
+    from kb.publication import PublicationSettings
+    from publishing.publisher import PUBLISHED, REFUSED, Publisher
+
+    publication = PublicationSettings.from_settings(load_settings(config_file=server.config))
+    publisher = Publisher(None, server.index, publication)
+    alpha = server.clone()
+    with without_hook(server, "post-receive"), without_hook(server, "pre-receive"):
+        alpha.write("centre-alpha/compostage.md", resource("Un composteur de quartier"))
+        alpha.commit()
+        assert alpha.push("doc-alpha").accepted
+        result = publisher.publish(str(server.bare), validate=True)
+        assert result.outcome == PUBLISHED, result.lines
+        assert result.checked == 1
+        # An id already online elsewhere is found without reading the other files.
+        alpha.write("centre-alpha/autre/compostage.md", resource("Le même identifiant"))
+        alpha.commit()
+        assert alpha.push("doc-alpha").accepted
+        refused = publisher.publish(str(server.bare), validate=True)
+    assert refused.outcome == REFUSED and refused.checked == 1
+    assert any("« centre-alpha/compostage » en double" in line for line in refused.lines)
+    assert server.published_commit() != server.main_commit()  # the last good one stays
