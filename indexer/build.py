@@ -232,19 +232,20 @@ class Indexer:
         entries = list(self.source.entries())
         parallel = parallel_allowed()
         prepare = functools.partial(_prepare, self.source, self.objects)
-        result = loader.load(workers=WORKERS if parallel else 1, prepare=prepare)
-        report = UpdateReport(problems=result.problems, rebuilt=True)
-        report.skipped = sorted(
-            {p.path for p in result.problems if p.is_error and p.path.endswith(".md")}
-        )
         previous = self.folder.current() if self.folder.exists() else None
         before = self._indexed_hashes()
         generation = self.folder.new_generation()
         try:
-            self._build_into(generation, previous, result, entries, parallel, progress, origin)
+            with self.objects.deferred():  # pages and attachments flushed once, at the end
+                result = loader.load(workers=WORKERS if parallel else 1, prepare=prepare)
+                self._build_into(generation, previous, result, entries, parallel, progress, origin)
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)
             raise
+        report = UpdateReport(problems=result.problems, rebuilt=True)
+        report.skipped = sorted(
+            {p.path for p in result.problems if p.is_error and p.path.endswith(".md")}
+        )
         self.folder.switch_to(generation)
         self.folder.remove_stale()
         self._collect_objects()
