@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kb.config import Settings
+from kb.french import plural
 
 
 def register(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -55,8 +56,9 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     print(
-        f"{report.sent} alerte(s) envoyée(s), {report.items} ressource(s) ; "
-        f"{report.purged} demande(s) non confirmée(s) effacée(s).",
+        f"{plural(report.sent, 'alerte envoyée', 'alertes envoyées')}, "
+        f"{plural(report.items, 'ressource')} ; "
+        f"{plural(report.purged, 'demande non confirmée effacée', 'demandes non confirmées effacées')}.",
         file=sys.stderr,
     )
     return 0 if report.ok else 1

@@ -10,6 +10,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
+from .french import plural
 from .gitsource import GitError, clean_environment
 
 TEMPLATE = ("templates", "depot")
@@ -56,5 +57,5 @@ def init_repository(folder: Path, branch: str = "main") -> list[str]:
         if missing:
             with open(target, "a", encoding="utf-8") as handle:
                 handle.write("\n# Ajouté par « kb depot init »\n" + "\n".join(missing) + "\n")
-            done.append(f"{name} complété ({len(missing)} motif(s))")
+            done.append(f"{name} complété ({plural(len(missing), 'motif')})")
     return done

@@ -238,8 +238,9 @@ class TreeCheck:
         rest = len(self.untouched_invalid) - len(lines)
         if rest:
             lines.append(
-                f"({rest} autre(s) fichier(s) en erreur dans la version en ligne, que cette "
-                "poussée ne modifie pas : ils restent hors ligne)"
+                f"({plural(rest, 'autre fichier', 'autres fichiers')} en erreur dans la version "
+                "en ligne, que cette poussée ne modifie pas : "
+                f"{'il reste' if rest == 1 else 'ils restent'} hors ligne)"
             )
         return lines
 
@@ -503,9 +504,14 @@ class _PublishedRules:
                 found.append(
                     self._error(
                         card,
-                        f"la fiche du centre « {card} » serait {state} : les {len(online)} "
-                        f"ressource(s) en ligne du centre ne pourraient plus être publiées "
-                        f"({shown})",
+                        f"la fiche du centre « {card} » serait {state} : "
+                        + (
+                            "la ressource en ligne du centre ne pourrait plus être publiée"
+                            if len(online) == 1
+                            else f"les {len(online)} ressources en ligne du centre ne "
+                            "pourraient plus être publiées"
+                        )
+                        + f" ({shown})",
                     )
                 )
         return found

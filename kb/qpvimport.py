@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .french import plural
 from .territories import Qpv, QpvList, reference
 
 REQUIRED_COLUMNS = ("code_qp", "lib_qp", "insee_dep", "insee_com")
@@ -115,7 +116,7 @@ def parse_qpv_file(path: Path, data: bytes, found: dict[str, tuple[Qpv, str]]) -
             hint = " ; le séparateur attendu est le point-virgule « ; »"
         raise QpvImportError(
             [
-                f"{path}:1: erreur : colonne(s) manquante(s) : {', '.join(missing)} "
+                f"{path}:1: erreur : {'colonne manquante' if len(missing) == 1 else 'colonnes manquantes'} : {', '.join(missing)} "
                 f"(colonnes lues : {', '.join(header) or 'aucune'}){hint}"
             ]
         )
@@ -139,7 +140,7 @@ def parse_qpv_file(path: Path, data: bytes, found: dict[str, tuple[Qpv, str]]) -
             continue
         if len(row) < len(header):
             errors.append(
-                f"{path}:{number}: erreur : {len(row)} colonne(s) au lieu de {len(header)}"
+                f"{path}:{number}: erreur : {plural(len(row), 'colonne')} au lieu de {len(header)}"
             )
             continue
 

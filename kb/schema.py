@@ -413,8 +413,9 @@ def _check_communes(ctx, value, places, region, departement) -> tuple[str, ...]:
                     " …" if len(postal) > 3 else ""
                 )
                 ctx.error(
-                    f"« {code} » est un code postal, pas un code commune INSEE : code(s) "
-                    f"INSEE des communes de ce code postal : {names}",
+                    f"« {code} » est un code postal, pas un code commune INSEE : "
+                    f"{'code INSEE de la commune' if len(postal) == 1 else 'codes INSEE des communes'} "
+                    f"de ce code postal : {names}",
                     node,
                     postal[0] if len(postal) == 1 else None,
                 )

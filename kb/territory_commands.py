@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings
+from .french import plural
 from .qpvimport import QpvImportError, merge, parse_qpv_files, save_qpv_list
 from .territories import CONTENT_QPV_LIST, qpv_file, read_qpv_file, reference
 
@@ -90,7 +91,8 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
         qpv_list = merge(read_qpv_file(target), qpv_list)
     save_qpv_list(qpv_list, target)
     print(
-        f"{len(parsed.qpv_list.qpv)} quartier(s) importé(s) ; {len(qpv_list.qpv)} dans la liste "
+        f"{plural(len(parsed.qpv_list.qpv), 'quartier importé', 'quartiers importés')} ; "
+        f"{len(qpv_list.qpv)} dans la liste "
         f"en vigueur ({target}). Lancez « kb index » pour mettre les noms à jour dans l'index."
     )
     return 0

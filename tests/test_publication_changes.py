@@ -84,7 +84,7 @@ def test_an_error_online_in_an_untouched_file_is_a_warning_not_a_refusal(
     alpha.commit()
     push = alpha.push("doc-alpha")
     assert push.accepted, push.output
-    assert "1 autre(s) fichier(s) en erreur dans la version en ligne" in push.output
+    assert "1 autre fichier en erreur dans la version en ligne" in push.output
     assert server.search_ids("danse") == {"centre-alpha/danse"}
 
     beta.update()

@@ -429,7 +429,7 @@ def test_deleting_a_centre_card_is_refused_for_the_resources_it_breaks(
     # The resources online are not read: the card names them.
     assert (
         "remote: centre-beta/_centre.md: erreur : la fiche du centre « centre-beta/_centre.md » "
-        "serait absente : les 2 ressource(s) en ligne du centre ne pourraient plus être "
+        "serait absente : les 2 ressources en ligne du centre ne pourraient plus être "
         "publiées (centre-beta/emploi/clauses-insertion.md, centre-beta/mobilite-solidaire.md)"
     ) in push.output
 

@@ -210,7 +210,7 @@ def test_import_writes_the_list_into_the_instance(run_kb, tmp_path) -> None:
     outremer.write_bytes(qpv_csv("QN97408M;Quartier Sud;04;974;97411;249740119;CINOR"))
     run = run_kb("territoires", "importer", metro, outremer, "--index", index)
     assert run.code == 0, run.err
-    assert "3 quartier(s) importé(s)" in run.out
+    assert "3 quartiers importés" in run.out
     stored = json.loads(qpv_file(index).read_text(encoding="utf-8"))
     assert [row[0] for row in stored["qpv"]] == ["QN05912M", "QN08003M", "QN97408M"]
     territories.configure(index, None)
@@ -233,7 +233,7 @@ HOSTILE = {
     ),
     "colonnes manquantes": (
         b"code_qp;nom;insee_dep\nQN08003M;Nord;80\n",
-        ":1: erreur : colonne(s) manquante(s) : lib_qp, insee_com",
+        ":1: erreur : colonnes manquantes : lib_qp, insee_com",
     ),
     "virgules": (
         HEADER.replace(";", ",").encode() + b"\nQN08003M,Nord,32,80,80021,,\n",
@@ -261,7 +261,7 @@ HOSTILE = {
     ),
     "colonnes en moins": (
         qpv_csv("QN08003M;Nord;32"),
-        ":2: erreur : 3 colonne(s) au lieu de 7",
+        ":2: erreur : 3 colonnes au lieu de 7",
     ),
     "département inconnu": (
         qpv_csv("QN08003M;Nord;32;00;80021;;"),

@@ -13,6 +13,7 @@ from pathlib import Path
 from indexer.commands import IndexInContent, update_index
 from indexer.store import IndexLocked
 from kb.config import Settings
+from kb.french import plural
 
 
 def register(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -77,7 +78,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(("Index reconstruit : " if report.rebuilt else "Index mis à jour : ") + report.summary())
     if report.skipped:
         print(
-            f"avertissement : {len(report.skipped)} fichier(s) en erreur ne sont pas publiés "
+            f"avertissement : {plural(len(report.skipped), 'fichier', 'fichiers')} en erreur "
+            f"{'n’est pas publié' if len(report.skipped) == 1 else 'ne sont pas publiés'} "
             "(détails : kb check)",
             file=sys.stderr,
         )

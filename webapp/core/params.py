@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from indexer.documents import FILTER_KEYS
 from indexer.query import MAX_QUERY_LENGTH
 from indexer.search import SORTS, SearchRequest, normalise_filters
+from kb.french import plural
 
 DEFAULT_SORT = "pertinence"
 MAX_PAGE = 999_999
@@ -207,7 +208,10 @@ def _check_names(args: MultiDict, accepted: tuple[str, ...], messages: list[str]
             f"paramètre inconnu « {_shown(name)} » (paramètres acceptés : {', '.join(accepted)})"
         )
     if len(unknown) > MAX_MESSAGES:
-        messages.append(f"et {len(unknown) - MAX_MESSAGES} autre(s) paramètre(s) inconnu(s)")
+        others = len(unknown) - MAX_MESSAGES
+        messages.append(
+            f"et {plural(others, 'autre paramètre inconnu', 'autres paramètres inconnus')}"
+        )
 
 
 def whole_number(raw: str, maximum: int) -> int | None:
