@@ -78,6 +78,9 @@ def fold(text: str) -> str:
 
 
 _STEMMER = snowballstemmer.stemmer("french")
+# Words Snowball stems wrongly for this field: `loyer` (rent) would join `loi` (law), and
+# `lois` (too short for the plural rule) would stay apart from `loi`.
+STEM_EXCEPTIONS = {"loyer": "loyer", "lois": "loi"}
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -86,7 +89,7 @@ def stem(word: str) -> str:
     plurals apart from their singular (`emplois`/`emploi`, `potagers`/`potager`)."""
     if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
-    return _STEMMER.stemWord(word)
+    return STEM_EXCEPTIONS.get(word) or _STEMMER.stemWord(word)
 
 
 @functools.cache

@@ -100,7 +100,20 @@ def test_derivational_families_share_one_term(family):
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("emplois", "emploi"), ("potagers", "potager"), ("crédits", "crédit"), ("usagers", "usager")],
+    [
+        ("emplois", "emploi"),
+        ("potagers", "potager"),
+        ("crédits", "crédit"),
+        ("usagers", "usager"),
+        ("lois", "loi"),
+        ("loyers", "loyer"),
+    ],
 )
 def test_plural_and_singular_that_snowball_stems_apart(plural, singular):
     assert terms(plural) == terms(singular)
+
+
+def test_rent_is_not_law():
+    """Snowball stems `loyer` to `loi`: a search for the law found every rent sheet."""
+    assert terms("loyer") != terms("loi")
+    assert terms("loyers impayés") != terms("lois impayés")
