@@ -28,6 +28,7 @@ from pathlib import Path
 from indexer.search import SearchIndex
 from indexer.store import exclusive_lock
 from kb.config import Settings
+from kb.french import MONTHS
 
 from . import links, messages, searches
 from .mailer import Mailer, MailError, SmtpSettings
@@ -40,20 +41,6 @@ OVERLAP = dt.timedelta(days=1)
 # A digest is due this long after the previous one (a cron job a few minutes late, or
 # early, still sends once a day or once a week).
 DUE_AFTER = {DAILY: dt.timedelta(hours=20), "hebdomadaire": dt.timedelta(days=6, hours=20)}
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 class AlreadyRunning(Exception):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from indexer.keys import FILTER_KEYS
+from indexer.keys import FILTER_KEYS, FILTER_NAMES
 from indexer.search import SearchIndex
 from kb.model import EVENT_TYPES
 
@@ -41,24 +41,9 @@ def page_url(search: dict[str, Any]) -> str:
     for key, values in filters_of(search).items():
         items += [(key, value) for value in values]
     if search.get("cible") == SEARCH and not search.get("q"):
-        items.append(("tri", "date"))
+        items.append(("tri", "ajout"))  # what entered the base last: what alerts send
     path = PAGES.get(search.get("cible"), "/recherche")
     return f"{path}?{urlencode(items)}" if items else path
-
-
-FILTER_NAMES = {
-    "piliers": "Pilier",
-    "thematiques": "Thématique",
-    "dispositifs": "Dispositif",
-    "publics": "Public",
-    "type": "Type",
-    "format": "Format",
-    "mode": "Mode",
-    "centre": "Centre",
-    "region": "Région",
-    "departement": "Département",
-    "annee": "Année",
-}
 
 
 def describe(search: dict[str, Any], label: Callable[[str, str], str]) -> str:

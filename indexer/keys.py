@@ -20,4 +20,22 @@ FILTER_KEYS = (
 
 # `date`: the date written in the sheet (of the action or document); `ajout`: when the
 # resource entered the base (first publication), newest first.
+# Their names in French, one value chosen ("Pilier : Cohésion sociale").
+FILTER_NAMES = {
+    "piliers": "Pilier",
+    "thematiques": "Thématique",
+    "dispositifs": "Dispositif",
+    "publics": "Public",
+    "type": "Type",
+    "format": "Format",
+    "mode": "Mode",
+    "centre": "Centre",
+    "region": "Région",
+    "departement": "Département",
+    "commune": "Commune",
+    "epci": "Intercommunalité",
+    "qpv": "Quartier prioritaire",
+    "annee": "Année",
+}
+
 SORTS = ("pertinence", "date", "ajout")

@@ -7,6 +7,20 @@ and `12 000` the same way.
 from __future__ import annotations
 
 NARROW_NO_BREAK_SPACE = "\u202f"  # the French thousands separator
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def number(value: int) -> str:

@@ -341,3 +341,14 @@ def test_the_sending_rate_is_respected(site, client, smtp) -> None:
     report = send_digests(slow, sleep=waits.append)
     assert report.sent == 3
     assert len(waits) == 2 and all(1.5 < w <= 2.0 for w in waits)
+
+
+def test_an_alert_names_its_places_and_links_to_the_newest_entries():
+    from alerts.searches import SEARCH, describe, make_search, page_url
+
+    search = make_search(SEARCH, "", {"commune": ("80021",), "qpv": ("QN08003M",)})
+    names = {"80021": "Amiens (80)", "QN08003M": "Quartier Nord"}
+    text = describe(search, lambda key, value: names[value])
+    assert "Commune : Amiens (80)" in text and "Quartier prioritaire : Quartier Nord" in text
+    # Without words, the page the email links to lists what entered the base last.
+    assert page_url(search) == "/recherche?commune=80021&qpv=QN08003M&tri=ajout"

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from indexer.documents import FILTER_KEYS
+from indexer.keys import FILTER_NAMES
 from indexer.search import SearchResult
 
-from .params import FACET_TITLES, FILTER_NAMES, SearchParams, year_label
+from .params import FACET_TITLES, SearchParams, year_label
 
 VISIBLE_VALUES = 6
 

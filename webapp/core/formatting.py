@@ -13,22 +13,8 @@ from pathlib import Path
 
 from flask import Flask, current_app, request, url_for
 
+from kb.french import MONTHS
 from kb.model import Periode
-
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 FILE_KINDS = {
     "pdf": "document PDF",

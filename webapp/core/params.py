@@ -44,22 +44,6 @@ FACET_TITLES = {
     "qpv": "Quartiers prioritaires",
     "annee": "Années de publication",
 }
-FILTER_NAMES = {
-    "piliers": "Pilier",
-    "thematiques": "Thématique",
-    "dispositifs": "Dispositif",
-    "publics": "Public",
-    "type": "Type",
-    "format": "Format",
-    "mode": "Mode",
-    "centre": "Centre",
-    "region": "Région",
-    "departement": "Département",
-    "commune": "Commune",
-    "epci": "Intercommunalité",
-    "qpv": "Quartier prioritaire",
-    "annee": "Année",
-}
 SORT_LABELS = {
     "pertinence": "pertinence",
     "date": "date de la fiche (plus récentes d'abord)",

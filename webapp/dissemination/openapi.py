@@ -11,11 +11,12 @@ from typing import Any
 
 from indexer.agenda import PERIODS
 from indexer.documents import FILTER_KEYS
+from indexer.keys import FILTER_NAMES
 from indexer.query import MAX_QUERY_LENGTH
 from indexer.search import MAX_PER_PAGE, SORTS
 
 from ..core.catalogue import VOCABULARY_OF, Catalogue
-from ..core.params import FILTER_NAMES, MAX_PAGE, MAX_VALUES_PER_FILTER
+from ..core.params import MAX_PAGE, MAX_VALUES_PER_FILTER
 
 YEAR_PATTERN = r"^(\d{4}|\d{4}-|-\d{4}|\d{4}-\d{4})$"
 ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"

@@ -13,12 +13,13 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
+from indexer.keys import FILTER_NAMES
 from indexer.statistics import AXES, AxisCounts, Statistics, compute
 
 from ..core.catalogue import Catalogue, current_catalogue
 from ..core.department_map import department_map
 from ..core.facets import active_filters, search_summary
-from ..core.params import FILTER_NAMES, InvalidParameters, SearchParams, parse_search_args
+from ..core.params import InvalidParameters, SearchParams, parse_search_args
 from ..core.responses import cacheable
 from . import charts
 from .spreadsheets import CSV_MIMETYPE, ODS_MIMETYPE, to_csv, to_ods
