@@ -33,6 +33,7 @@ from kb.source import ContentSource, FileSystemSource, SourceEntry, is_hidden
 from kb.vocabulary import fingerprint as vocabulary_fingerprint
 from kb.vocabulary import load_vocabularies
 
+from . import duplicates
 from .documents import Codec, DocumentContext, build_schema, to_document
 from .store import (
     LEGACY_REGISTRY,
@@ -51,7 +52,7 @@ from .workers import parallel_allowed
 CENTRES_FILE = "centres.json"
 # Bump when the schema, the stored metadata or the analysis changes: existing indexes are
 # then rebuilt.
-INDEX_FORMAT = 9
+INDEX_FORMAT = 10
 
 
 def index_fingerprint() -> str:
@@ -307,6 +308,9 @@ class Indexer:
                 )
             )
         state.apply(upserts, [], pieces)
+        duplicates.apply_changes(
+            state.db, [duplicates.signature(r, self.vocabularies) for r in published], []
+        )
         state.close()
         centres_hash = _save_centres(generation, result.centres)
         self.folder.write_info(
@@ -627,6 +631,12 @@ class Indexer:
             ix.close()
         state_changed = any(state.get(s.path) != (s, valid) for s, valid in upserts)
         state.apply(upserts, sorted(gone), pieces)
+        if removed_ids or published:
+            duplicates.apply_changes(
+                state.db,
+                [duplicates.signature(r, self.vocabularies) for r in published],
+                removed_ids,
+            )
         _save_centres(generation, centres)
         info = self.folder.read_info(generation)
         info["centres"] = hashlib.sha256(

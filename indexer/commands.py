@@ -62,6 +62,18 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
     )
     search.set_defaults(handler=run_search)
 
+    doubles = subparsers.add_parser(
+        "doublons",
+        parents=[parent],
+        help="lister les groupes de quasi-doublons (même pratique publiée deux fois)",
+        description="Les groupes de ressources quasi identiques trouvés à l'indexation : même "
+        "pratique publiée par deux centres, ou moissonnée et aussi publiée. La recherche "
+        "n'en montre qu'une par groupe. Règle : docs/recherche.md, « Doublons ».",
+    )
+    doubles.add_argument("--centre", metavar="ID", help="seulement les groupes de ce centre")
+    doubles.add_argument("--json", action="store_true", help="sortie JSON")
+    doubles.set_defaults(handler=run_duplicates)
+
     # `kb check` (kb/commands.py) warns when a published id would disappear without an
     # alias; the ids online are in this index's registry, which kb itself does not know.
     check = subparsers.choices.get("check")
@@ -177,6 +189,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         page=args.page,
         per_page=args.limit,
         explain=args.explain,
+        collapse=True,
     )
     result = index.search(request)
     if args.json:
@@ -184,6 +197,48 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         print()
         return 0
     print_listing(result, index)
+    return 0
+
+
+def run_duplicates(args: argparse.Namespace, settings: Settings) -> int:
+    from .search import SearchIndex
+
+    index = SearchIndex(settings.index)
+    if not index.folder.exists():
+        print(
+            f"erreur : aucun index dans {settings.index} : lancez d'abord « kb index »",
+            file=sys.stderr,
+        )
+        return 2
+    centres = index.centres()
+    if args.centre and args.centre not in centres:
+        print(f"erreur : centre inconnu : {args.centre}", file=sys.stderr)
+        return 2
+    groups = [
+        group
+        for group in index.duplicate_groups()
+        if not args.centre or args.centre in group.centres
+    ]
+    if args.json:
+        data = {"groupes": [group.as_json() for group in groups], "nombre": len(groups)}
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    where = f" pour {index.label('centre', args.centre)}" if args.centre else ""
+    if not groups:
+        print(f"Aucun groupe de quasi-doublons{where}.")
+        return 0
+    print(f"{plural(len(groups), 'groupe')} de quasi-doublons{where} :")
+    for number, group in enumerate(groups, 1):
+        print(f"\n{number}. {group.members[0].titre}")
+        for member in group.members:
+            print(f"   - {index.label('centre', member.centre)} : {member.titre}")
+            print(f"     {member.url}")
+        for pair in group.pairs:
+            print(
+                f"   {pair.a} ~ {pair.b} : titres semblables à {pair.titre:.0%}, "
+                f"résumés à {pair.resume:.0%}".replace("%", " %")
+            )
     return 0
 
 
@@ -196,6 +251,11 @@ def print_listing(result, index: SearchIndex) -> None:
         print(f"Vouliez-vous dire « {result.suggestion} » ?")
     if result.nothing_matches_every_word:
         print("Aucune ressource ne correspond à tous ces mots.")
+    elif result.resources is not None and result.resources != result.total:
+        print(
+            f"{plural(result.total, 'résultat')} ({plural(result.resources, 'ressource')} : "
+            "les quasi-doublons d'un même groupe comptent pour un)"
+        )
     else:
         print(plural(result.total, "résultat"))
     first = (result.request.page - 1) * result.request.per_page
@@ -217,6 +277,9 @@ def _print_hit(number: str, hit, index: SearchIndex) -> None:
         f"\n{number} {hit.titre}\n   {hit.date} · {index.label('type', hit.type)} · {centre}"
         f"\n   {hit.url}\n   {extract}"
     )
+    if hit.also:
+        others = ", ".join(f"{index.label('centre', a['centre'])} ({a['url']})" for a in hit.also)
+        print(f"   Également publié par : {others}")
     if hit.missing:
         print("   Mots absents : " + ", ".join(f"« {word} »" for word in hit.missing))
     if hit.explanation:

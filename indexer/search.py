@@ -22,7 +22,7 @@ import numpy as np
 from kb import territories
 from kb.vocabulary import load_vocabularies
 
-from . import agenda, engine, highlight, query, ranking, segment_cache, spelling
+from . import agenda, duplicates, engine, highlight, query, ranking, segment_cache, spelling
 from .agenda import AgendaRequest, AgendaResult
 from .analysis import analyse_word, replace_words, terms
 from .build import CENTRES_FILE
@@ -54,6 +54,10 @@ class SearchRequest:
     # Keep the set of matching documents in the result (`SearchResult.selection`): the
     # statistics count over it (indexer/statistics.py).
     with_selection: bool = False
+    # Show a group of near-duplicates once, by its best-ranked member (indexer/duplicates.py):
+    # what people read (the search page, the API, `kb search`); feeds and statistics list
+    # every resource.
+    collapse: bool = False
 
 
 @dataclass
@@ -72,6 +76,8 @@ class Hit:
     # For an approximate result: the words of the query (as typed) that it does not contain.
     missing: list[str] = field(default_factory=list)
     explanation: dict[str, Any] | None = None
+    # The other members of its group of near-duplicates: [{id, centre, url}].
+    also: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         data = self._json()
@@ -94,6 +100,7 @@ class Hit:
             "resume": self.resume,
             "extrait": self.extrait,
             "score": self.score,
+            "egalement": list(self.also),
         }
 
 
@@ -120,7 +127,7 @@ class SearchResult:
     when the full matches are few). Facets count full matches only."""
 
     request: SearchRequest
-    total: int
+    total: int  # results: with `collapse`, a group of near-duplicates counts once
     hits: list[Hit]
     facets: dict[str, list[FacetValue]]
     suggestion: str | None = None
@@ -129,6 +136,7 @@ class SearchResult:
     approximate: list[Hit] = field(default_factory=list)
     words: list[str] = field(default_factory=list)  # the query's concepts, as typed
     selection: Selection | None = field(default=None, repr=False, compare=False)
+    resources: int | None = None  # resources matching (members of a group each count)
 
     @property
     def nothing_matches_every_word(self) -> bool:
@@ -144,6 +152,7 @@ class SearchResult:
     def as_json(self) -> dict[str, Any]:
         return {
             "total": self.total,
+            "ressources": self.total if self.resources is None else self.resources,
             "corrigee": self.corrected,
             "resultats": [h.as_json() for h in self.hits],
             "approchants": [h.as_approximate_json() for h in self.approximate],
@@ -195,9 +204,24 @@ class _Snapshot:
         for name in query.TEXT_FIELDS:  # read once per version, not on a user's request
             self.scorer.lengths(name)
         self.centres = self._centres(previous)
+        self._read_groups()
         self.info = IndexFolder.read_info(self.generation)
         self.everything: list[dict] | None = None  # see SearchIndex.all_metadata
         self.schedules: dict[int, np.ndarray] | None = None  # see indexer/agenda.py
+
+    def _read_groups(self) -> None:
+        """The version's groups of near-duplicates: by member id, and by document number
+        (`doc_group`: the group's position in `groups`, -1 outside any group)."""
+        self.groups = VersionReader(self.generation).duplicate_groups()
+        self.group_of: dict[str, duplicates.Group] = {
+            member.id: group for group in self.groups for member in group.members
+        }
+        self.doc_group = np.full(self.live_mask.size, -1, np.int32)
+        for position, group in enumerate(self.groups):
+            for member in group.members:
+                docnum = self.searcher.document_number(id=member.id)
+                if docnum is not None:
+                    self.doc_group[docnum] = position
 
     def knows(self, term: str) -> bool:
         """Whether any resource contains an analysed term (in its title or its text)."""
@@ -439,15 +463,25 @@ class SearchIndex:
         filter_bits = facets.filter_bits(filters)
         filter_mask = from_bitmap(filter_bits, facets.size)
         selected = matched & filter_bits
-        total = selected.bit_count()
+        total = resources = selected.bit_count()
         per_page = max(1, min(request.per_page, MAX_PER_PAGE))
         first = (max(1, request.page) - 1) * per_page
         highlighted = user_query.highlight_terms()
         hits: list[Hit] = []
+        candidates = None
+        if request.collapse and snap.groups and total:
+            candidates = self._collapse(
+                snap, request, evaluation, np.flatnonzero(mask & filter_mask)
+            )
+            total = int(candidates.size)
         if first < (total if request.deep else min(total, MAX_RESULTS_WINDOW)):
-            candidates = np.flatnonzero(mask & filter_mask)
+            if candidates is None:
+                candidates = np.flatnonzero(mask & filter_mask)
             page = self._page(snap, request, evaluation, candidates, first, per_page)
             hits = [self._hit(snap, docnum, score, highlighted) for docnum, score in page]
+            if request.collapse:
+                for hit in hits:
+                    hit.also = self.also_published(hit.id, snap)
         approximate: list[Hit] = []
         if evaluation is not None and len(evaluation.concepts) > 1:
             if total < ranking.APPROXIMATE_BELOW and first == 0:
@@ -471,7 +505,56 @@ class SearchIndex:
             approximate=approximate,
             words=[c.label for c in query_plan.concepts] if query_plan else [],
             selection=Selection(snap, selected) if request.with_selection else None,
+            resources=resources,
         )
+
+    def _collapse(self, snap, request, evaluation, candidates: np.ndarray) -> np.ndarray:
+        """The candidates without the members of a group of near-duplicates that another
+        member outranks: each group keeps its best-ranked member among the candidates."""
+        positions = snap.doc_group[candidates]
+        grouped = np.flatnonzero(positions >= 0)
+        if not grouped.size:
+            return candidates
+        best: dict[int, tuple[tuple, int]] = {}
+        for index in grouped.tolist():
+            docnum = int(candidates[index])
+            rank = self._rank_key(snap, request, evaluation, docnum)
+            group = int(positions[index])
+            if group not in best or rank > best[group][0]:
+                best[group] = (rank, index)
+        keep = positions < 0
+        keep[[index for _, index in best.values()]] = True
+        return candidates[keep]
+
+    def _rank_key(self, snap, request, evaluation, docnum: int) -> tuple:
+        """Greater ranks first: the final score (with the proximity bonus), then the date,
+        then the smaller id (so that a rebuilt index picks the same member)."""
+        day = int(snap.days[docnum])
+        member = json.loads(snap.searcher.stored_fields(docnum)["meta"])["id"]
+        tiebreak = tuple(-ord(c) for c in member)
+        if evaluation is None or request.sort == "date":
+            return (day, tiebreak)
+        score = float(evaluation.scores[docnum])
+        return (score * (1 + self._bonus(snap, evaluation, docnum)), day, tiebreak)
+
+    def also_published(self, resource_id: str, snap: _Snapshot | None = None) -> list[dict]:
+        """The other members of a resource's group of near-duplicates: id, centre, url."""
+        if snap is None:
+            with self.reading() as snap:
+                return self.also_published(resource_id, snap)
+        group = snap.group_of.get(resource_id)
+        if group is None:
+            return []
+        return [
+            {"id": m.id, "centre": m.centre, "url": m.url}
+            for m in group.members
+            if m.id != resource_id
+        ]
+
+    def duplicate_groups(self) -> list[duplicates.Group]:
+        """Every group of near-duplicates of the live version (`kb doublons`)."""
+        with self.reading() as snap:
+            return list(snap.groups)
 
     def _page(self, snap, request, evaluation, candidates, first, per_page):
         """(docnum, score) of the requested page of full matches."""
@@ -785,6 +868,19 @@ class SearchIndex:
             return registry.count_changes(**criteria)
         finally:
             registry.close()
+
+    def last_changes_by_centre(self) -> dict[str, str]:
+        """Centre -> newest `modifiee` of its resources online (the registry's)."""
+        registry = self._registry()
+        try:
+            return registry.last_changes_by_centre()
+        finally:
+            registry.close()
+
+    def version_info(self) -> dict[str, Any]:
+        """The live version's infos.json (origin: commit, sources; dates)."""
+        with self.reading() as snap:
+            return dict(snap.info)
 
     def earliest_change(self) -> str | None:
         registry = self._registry()

@@ -25,6 +25,7 @@ from kb.quality import MARKS, SECTIONS, SECTIONS_EXPECTED, SUMMARY, TERRITORY
 
 from .scoring import from_bitmap, to_bitmap
 from .search import SearchIndex, SearchRequest, expand_years
+from .store import Registry
 
 # The axes counted, by name: the facet keys, and `entree`, the year a resource entered the
 # base (first publication), beside `annee`, the year of the sheet's own date.
@@ -294,3 +295,87 @@ def compute(
         searched_text=result.searched_text,
         corrected=result.corrected,
     )
+
+
+# --- the network's directory: what each centre has published ----------------------------------
+
+MATRIX_ROWS = "thematiques"
+MATRIX_COLUMNS = "piliers"
+
+
+@dataclass(frozen=True)
+class CentreProfile:
+    """What a centre has published: its resources, the newest change among them (the
+    registry's `modifiee`, ISO 8601 UTC), and thematics × pillars (distinct resources;
+    `without_theme`: its resources that carry no thematic)."""
+
+    centre: str
+    total: int
+    last_change: str | None
+    matrix: CrossTable
+    without_theme: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ressources": self.total,
+            "derniere_modification": self.last_change,
+            "thematiques_piliers": self.matrix.as_json(),
+            "sans_thematique": self.without_theme,
+        }
+
+
+_PROFILES: weakref.WeakKeyDictionary[Any, dict[str, CentreProfile]] = weakref.WeakKeyDictionary()
+
+
+def centre_profiles(index: SearchIndex) -> dict[str, CentreProfile]:
+    """Every centre's profile, computed once per index version from the facet bitmaps
+    (one AND and popcount per cell) and the registry's dates."""
+    with index.reading() as snapshot:
+        with _TABLES_LOCK:
+            cached = _PROFILES.get(snapshot)
+        if cached is not None:
+            return cached
+        registry = Registry(snapshot.generation, read_only=True)
+        try:
+            changes = registry.last_changes_by_centre()
+        finally:
+            registry.close()
+        facets = snapshot.facets
+        vocabularies = index.vocabularies
+        columns_all = [term.id for term in vocabularies[MATRIX_COLUMNS]]
+        rows_all = [term.id for term in vocabularies[MATRIX_ROWS]]
+        row_bits = facets.values.get(MATRIX_ROWS, {})
+        column_bits = facets.values.get(MATRIX_COLUMNS, {})
+        any_theme = 0
+        for bits in row_bits.values():
+            any_theme |= bits
+        profiles = {}
+        for centre, centre_bits in facets.values.get("centre", {}).items():
+            columns = [
+                Count(
+                    c,
+                    vocabularies[MATRIX_COLUMNS].label(c),
+                    (centre_bits & column_bits.get(c, 0)).bit_count(),
+                )
+                for c in columns_all
+            ]
+            rows, cells = [], []
+            for row in rows_all:
+                in_row = centre_bits & row_bits.get(row, 0)
+                if not in_row:
+                    continue
+                rows.append(Count(row, vocabularies[MATRIX_ROWS].label(row), in_row.bit_count()))
+                cells.append([(in_row & column_bits.get(c, 0)).bit_count() for c in columns_all])
+            order = sorted(
+                range(len(rows)), key=lambda i: (-rows[i].count, rows[i].label.casefold())
+            )
+            profiles[centre] = CentreProfile(
+                centre,
+                centre_bits.bit_count(),
+                changes.get(centre),
+                CrossTable([rows[i] for i in order], columns, [cells[i] for i in order]),
+                (centre_bits & ~any_theme).bit_count(),
+            )
+        with _TABLES_LOCK:
+            _PROFILES[snapshot] = profiles
+        return profiles

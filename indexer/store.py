@@ -588,6 +588,16 @@ class VersionReader:
             ).fetchone()
         return None if row is None else Piece(*row)
 
+    def duplicate_groups(self) -> list:
+        """The version's groups of near-duplicates (indexer/duplicates.py)."""
+        from .duplicates import read_groups
+
+        try:
+            with self._db() as db:
+                return read_groups(db)
+        except sqlite3.Error:
+            return []
+
 
 # --- the registry of every id ever published -------------------------------------------------
 
@@ -796,6 +806,14 @@ class Registry:
         where, values = _change_filter(since, until, centre, pilier)
         sql = f"SELECT count(*) FROM publications WHERE {' AND '.join(where) or '1'}"
         return self.db.execute(sql, values).fetchone()[0]
+
+    def last_changes_by_centre(self) -> dict[str, str]:
+        """Centre -> the newest `modifiee` among its resources online."""
+        rows = self.db.execute(
+            "SELECT substr(id, 1, instr(id, '/') - 1), max(COALESCE(modifiee, premiere)) "
+            "FROM publications WHERE retiree IS NULL GROUP BY 1"
+        )
+        return {centre: stamp for centre, stamp in rows if centre and stamp}
 
     def earliest(self) -> str | None:
         """The oldest datestamp in the registry."""

@@ -267,7 +267,15 @@ def test_unknown_filter_value_gives_no_results_not_an_error(index):
 
 def test_json_shape(index):
     data = index.search(SearchRequest(q="emploi")).as_json()
-    assert set(data) == {"total", "corrigee", "resultats", "approchants", "facettes", "suggestion"}
+    assert set(data) == {
+        "total",
+        "ressources",
+        "corrigee",
+        "resultats",
+        "approchants",
+        "facettes",
+        "suggestion",
+    }
     assert set(data["resultats"][0]) == {
         "id",
         "titre",
@@ -279,6 +287,7 @@ def test_json_shape(index):
         "resume",
         "extrait",
         "score",
+        "egalement",
     }
     assert set(data["facettes"]) == {
         "piliers",

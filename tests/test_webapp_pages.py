@@ -461,7 +461,7 @@ def test_demo_content_smoke(tmp_path):
     """The demo content shipped with the project: every page kind answers."""
     app = create_app({"KB_CONTENT": str(ROOT / "content"), "KB_INDEX": str(tmp_path / "i")})
     client = app.test_client()
-    assert client.get("/healthz").get_json()["ressources"] == 51  # 43 resources, 8 events
+    assert client.get("/healthz").get_json()["ressources"] == 52  # 44 resources, 8 events
     for url in (
         "/",
         "/agenda",

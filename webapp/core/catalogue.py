@@ -19,6 +19,7 @@ from flask import current_app
 from indexer.build import UpdateReport
 from indexer.commands import update_index
 from indexer.search import Hit, SearchIndex, SearchRequest, SearchResult
+from indexer.statistics import CentreProfile, centre_profiles
 from kb import territories
 from kb.config import Settings
 from kb.model import ID_PATTERN, Resource
@@ -151,11 +152,23 @@ class Catalogue:
         }
         return Overview(result.total, counts)
 
+    def centre_profiles(self) -> dict[str, CentreProfile]:
+        """What each centre has published (thematics × pillars, newest change)."""
+        return centre_profiles(self.index)
+
+    def version_info(self) -> dict:
+        """The live version's description: commit or sources, dates."""
+        return self.index.version_info()
+
     def latest(self, limit: int) -> list[Hit]:
         return self.index.latest(limit)
 
     def related(self, resource_id: str, limit: int = 4) -> list[Hit]:
         return self.index.more_like_this(resource_id, limit)
+
+    def also_published(self, resource_id: str) -> list[dict[str, str]]:
+        """The other members of a resource's group of near-duplicates: id, centre, url."""
+        return self.index.also_published(resource_id)
 
     # --- values and labels
 

@@ -89,7 +89,8 @@ def page_url(params: SearchParams, per_page: int, page: int) -> str:
 def search():
     catalogue = current_catalogue()
     params, per_page = read_search(request.args)
-    result = catalogue.search(replace(params.request(per_page), deep=True))  # every page
+    # Every page; a group of near-duplicates once, its other members in `egalement`.
+    result = catalogue.search(replace(params.request(per_page), deep=True, collapse=True))
     if params.page > result.pages:
         raise PageOutOfRange(params.page, result.pages, page_url(params, per_page, result.pages))
     links = {

@@ -83,6 +83,15 @@ def _schemas() -> dict[str, Any]:
             "description": "Extrait en HTML échappé, les mots trouvés entre <mark>.",
         },
         "score": {"type": ["number", "null"]},
+        "egalement": {
+            "type": "array",
+            "items": _object(
+                {"id": {"type": "string"}, "centre": {"type": "string"}, "url": {"type": "string"}}
+            ),
+            "description": "Les autres ressources du même groupe de quasi-doublons (la même "
+            "pratique publiée par un autre centre, ou moissonnée et aussi publiée) : le groupe "
+            "n'apparaît qu'une fois dans les résultats, par son membre le mieux classé.",
+        },
     }
     hit = _object(hit_properties)
     approximate = _object(
@@ -108,9 +117,15 @@ def _schemas() -> dict[str, Any]:
             "total": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Nombre de ressources qui contiennent tous les mots de la "
-                "recherche (ou un équivalent : sigle, synonyme du thésaurus, mot de la même "
-                "famille).",
+                "description": "Nombre de résultats : ressources qui contiennent tous les mots "
+                "de la recherche (ou un équivalent : sigle, synonyme du thésaurus, mot de la "
+                "même famille), un groupe de quasi-doublons comptant pour un.",
+            },
+            "ressources": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Nombre de ressources qui répondent, chaque membre d'un groupe "
+                "de quasi-doublons compté (ce que comptent aussi les facettes).",
             },
             "corrigee": {
                 "type": "boolean",

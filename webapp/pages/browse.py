@@ -4,18 +4,22 @@ own module, `territories`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from markupsafe import Markup
 
 from indexer.search import SearchRequest
 from kb.vocabulary import fold
 
-from ..core.catalogue import Catalogue, current_catalogue
+from ..core.catalogue import Catalogue, CentreInfo, current_catalogue
 from ..core.errors import PageOutOfRange
 from ..core.pagination import paginate
 from ..core.params import FACET_TITLES, SearchParams, parse_page_args
+from .resources import local_moment
 
 bp = Blueprint("browse", __name__)
 
@@ -193,12 +197,219 @@ def dispositif(term_id: str):
 # --- centres ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where a centre's content comes from: its source (a git repository declared in the
+    instance's configuration, or the instance's own repository) and the commit online."""
+
+    source: str | None  # the source's name; None: the instance's own repository
+    depot: str | None  # its address, when it is a web address (credentials removed)
+    branche: str | None
+    commit: str | None
+    publie_le: str | None
+
+    @property
+    def published(self) -> dt.datetime | None:
+        return local_moment(self.publie_le)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "depot": self.depot,
+            "branche": self.branche,
+            "commit": self.commit,
+            "publie_le": self.publie_le,
+        }
+
+
+@dataclass(frozen=True)
+class Cell:
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    value: str
+    label: str
+    count: int
+    url: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A centre as the network's directory shows it."""
+
+    centre: CentreInfo
+    url: str
+    region: str  # the region's name, "" when the card gives none
+    contact_is_email: bool
+    provenance: Provenance
+    total: int
+    last_change: dt.datetime | None
+    search_url: str
+    columns: list[tuple[str, str, int, str]]  # (pillar, label, resources, search url)
+    rows: list[MatrixRow]
+    without_theme: int
+
+
+def provenance(info: dict, centre_id: str) -> Provenance:
+    """From the live version's infos.json: the source that provides the centre (`sources`,
+    written when the instance gathers several repositories), else the version's commit."""
+    sources = info.get("sources")
+    if isinstance(sources, dict):
+        for name, source in sorted(sources.items()):
+            if isinstance(source, dict) and centre_id in (source.get("centres") or ()):
+                return Provenance(
+                    str(name),
+                    _web_address(source.get("depot")),
+                    _text(source.get("branche")),
+                    _text(source.get("commit")),
+                    _text(source.get("publie_le")),
+                )
+    return Provenance(
+        None,
+        None,
+        None,
+        _text(info.get("commit")),
+        _text(info.get("en_ligne_le") or info.get("indexe_le")),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _web_address(value: object) -> str | None:
+    """A repository's address, shown only when it is a web address, without any user name,
+    password, query or fragment (a local path or an SSH address says nothing to readers)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+
+
+def directory(catalogue: Catalogue) -> list[DirectoryEntry]:
+    """Every centre of the network: card, provenance, what it has published."""
+    profiles = catalogue.centre_profiles()
+    info = catalogue.version_info()
+    regions = catalogue.vocabularies.regions
+    pillars = list(catalogue.vocabulary("piliers"))
+    entries = []
+    for centre in catalogue.centres().values():
+        profile = profiles.get(centre.id)
+        base = {"centre": (centre.id,)}
+        columns, rows, total, changed, without = [], [], 0, None, 0
+        if profile is not None:
+            total, without = profile.total, profile.without_theme
+            changed = local_moment(profile.last_change)
+            columns = [
+                (
+                    c.value,
+                    c.label,
+                    c.count,
+                    SearchParams(filters={**base, "piliers": (c.value,)}).url(),
+                )
+                for c in profile.matrix.columns
+            ]
+            for row, cells in zip(profile.matrix.rows, profile.matrix.cells, strict=True):
+                in_row = {**base, "thematiques": (row.value,)}
+                rows.append(
+                    MatrixRow(
+                        row.value,
+                        row.label,
+                        row.count,
+                        SearchParams(filters=in_row).url(),
+                        [
+                            Cell(count, SearchParams(filters={**in_row, "piliers": (p.id,)}).url())
+                            for p, count in zip(pillars, cells, strict=True)
+                        ],
+                    )
+                )
+        else:
+            columns = [(p.id, p.libelle, 0, "") for p in pillars]
+        contact = (centre.contact or "").strip()
+        entries.append(
+            DirectoryEntry(
+                centre,
+                url_for("browse.centre", centre_id=centre.id),
+                regions.label(centre.region) if centre.region else "",
+                bool(contact and "@" in contact and " " not in contact),
+                provenance(info, centre.id),
+                total,
+                changed,
+                SearchParams(filters=base).url(),
+                columns,
+                rows,
+                without,
+            )
+        )
+    return entries
+
+
 @bp.get("/centres")
 def centres():
     catalogue = current_catalogue()
-    overview = catalogue.overview()
-    entries = centre_entries(catalogue, overview)
-    return render_template("browse/centres.html", entries=entries, total=overview.total)
+    entries = directory(catalogue)
+    return render_template("browse/centres.html", entries=entries, total=catalogue.overview().total)
+
+
+@bp.get("/centres.json")
+def centres_json():
+    catalogue = current_catalogue()
+    site = catalogue.site_url
+    data = []
+    for entry in directory(catalogue):
+        centre = entry.centre
+        data.append(
+            {
+                "id": centre.id,
+                "nom": centre.nom,
+                "url": site + entry.url,
+                "region": {"code": centre.region, "libelle": entry.region}
+                if centre.region
+                else None,
+                "site": centre.site,
+                "contact": centre.contact,
+                "provenance": entry.provenance.as_json(),
+                "ressources": entry.total,
+                "derniere_modification": entry.last_change.isoformat()
+                if entry.last_change
+                else None,
+                "recherche": site + entry.search_url,
+                "thematiques_piliers": {
+                    "piliers": [
+                        {
+                            "valeur": value,
+                            "libelle": label,
+                            "nombre": count,
+                            "recherche": site + url if url else None,
+                        }
+                        for value, label, count, url in entry.columns
+                    ],
+                    "thematiques": [
+                        {
+                            "valeur": row.value,
+                            "libelle": row.label,
+                            "nombre": row.count,
+                            "recherche": site + row.url,
+                            "par_pilier": [cell.count for cell in row.cells],
+                        }
+                        for row in entry.rows
+                    ],
+                    "sans_thematique": entry.without_theme,
+                },
+            }
+        )
+    return jsonify({"type": "centres", "nombre": len(data), "centres": data})
 
 
 def centre_entries(catalogue: Catalogue, overview) -> list[Entry]:

@@ -53,6 +53,13 @@ def resource(centre: str, slug: str):
         centre=centres.get(found.centre),
         attachments=[(a, attachment_url(a.path)) for a in found.attachments],
         related=catalogue.related(resource_id, RELATED),
+        also=[
+            (
+                other["url"],
+                centres[other["centre"]].nom if other["centre"] in centres else other["centre"],
+            )
+            for other in catalogue.also_published(resource_id)
+        ],
         permalink=catalogue.permalink(found.url),
         source_url=source_url,
         vocabularies=catalogue.vocabularies,

@@ -129,7 +129,7 @@ def _fewer_words(params: SearchParams, result: SearchResult) -> list[Link]:
 def results():
     catalogue = current_catalogue()
     params = parse_search_args(request.args, catalogue.known_values)
-    result = catalogue.search(params.request(PER_PAGE))
+    result = catalogue.search(replace(params.request(PER_PAGE), collapse=True))
     if params.page > result.pages:
         raise PageOutOfRange(params.page, result.pages, params.with_page(result.pages).url(PATH))
     return render_template("search/results.html", page=build_page(params, result))
