@@ -520,22 +520,21 @@ class SearchIndex:
             docnum = int(candidates[index])
             rank = self._rank_key(snap, request, evaluation, docnum)
             group = int(positions[index])
-            if group not in best or rank > best[group][0]:
+            if group not in best or rank < best[group][0]:
                 best[group] = (rank, index)
         keep = positions < 0
         keep[[index for _, index in best.values()]] = True
         return candidates[keep]
 
     def _rank_key(self, snap, request, evaluation, docnum: int) -> tuple:
-        """Greater ranks first: the final score (with the proximity bonus), then the date,
-        then the smaller id (so that a rebuilt index picks the same member)."""
+        """Smaller ranks first: the higher final score (with the proximity bonus), then
+        the newer date, then the smaller id (a rebuilt index picks the same member)."""
         day = int(snap.days[docnum])
         member = json.loads(snap.searcher.stored_fields(docnum)["meta"])["id"]
-        tiebreak = tuple(-ord(c) for c in member)
         if evaluation is None or request.sort == "date":
-            return (day, tiebreak)
+            return (-day, member)
         score = float(evaluation.scores[docnum])
-        return (score * (1 + self._bonus(snap, evaluation, docnum)), day, tiebreak)
+        return (-score * (1 + self._bonus(snap, evaluation, docnum)), -day, member)
 
     def also_published(self, resource_id: str, snap: _Snapshot | None = None) -> list[dict]:
         """The other members of a resource's group of near-duplicates: id, centre, url."""
@@ -869,13 +868,10 @@ class SearchIndex:
         finally:
             registry.close()
 
-    def last_changes_by_centre(self) -> dict[str, str]:
-        """Centre -> newest `modifiee` of its resources online (the registry's)."""
-        registry = self._registry()
-        try:
-            return registry.last_changes_by_centre()
-        finally:
-            registry.close()
+    def version(self) -> str:
+        """The live version's name (changes with every publication)."""
+        with self.reading() as snap:
+            return f"{snap.generation.name}.{snap.toc_generation}"
 
     def version_info(self) -> dict[str, Any]:
         """The live version's infos.json (origin: commit, sources; dates)."""

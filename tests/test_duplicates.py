@@ -322,3 +322,27 @@ def test_a_harvested_notice_and_the_centres_own_sheet_are_grouped(make_tree, tmp
     assert Indexer(content, tmp_path / "index").rebuild().ok
     groups = groups_of(tmp_path / "index")
     assert len(groups) == 1 and "alpha/jardins-alma" in groups[0] and len(groups[0]) == 2
+
+
+def test_equal_members_the_smaller_id_is_shown(make_tree, tmp_path):
+    content = make_tree(
+        {
+            "beta/_centre.md": centre("Centre Bêta", "32"),
+            "alphabet/_centre.md": centre("Centre Alphabet", "32"),
+            "beta/jardins.md": sheet(TITLE, SUMMARY, ROUBAIX),
+            "alphabet/jardins.md": sheet(TITLE, SUMMARY, ROUBAIX),
+        }
+    )
+    Indexer(content, tmp_path / "index").rebuild()
+    search = SearchIndex(tmp_path / "index")
+    try:
+        for request in (
+            SearchRequest(collapse=True),
+            SearchRequest(q="jardins", collapse=True),
+            SearchRequest(q="jardins", sort="date", collapse=True),
+        ):
+            result = search.search(request)
+            assert [h.id for h in result.hits] == ["alphabet/jardins"], request
+            assert result.total == 1 and result.resources == 2
+    finally:
+        search.close()

@@ -139,6 +139,16 @@ def test_api_exposes_the_group(client):
         {"id": other, "centre": other.partition("/")[0], "url": f"/ressources/{other}"}
     ]
     assert all(r["egalement"] == [] for r in data["resultats"] if r["id"] not in PAIR)
+    resource = client.get(f"/api/v1/ressources/{other}").get_json()
+    assert resource["egalement"] == [
+        {
+            "id": member["id"],
+            "centre": member["centre"],
+            "url": "https://reseau.example.org/ressources/" + member["id"],
+        }
+    ]
+    lone = client.get("/api/v1/ressources/gamma/jardins-montpellier").get_json()
+    assert lone["egalement"] == []
     only_beta = client.get("/api/v1/recherche?q=jardins&centre=beta").get_json()
     assert "beta/jardins-partages-relais" in [r["id"] for r in only_beta["resultats"]]
 

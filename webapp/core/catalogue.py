@@ -10,9 +10,11 @@ a file that no published resource links to is never served.
 
 from __future__ import annotations
 
-from collections.abc import Container
+import threading
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import current_app
 
@@ -26,6 +28,8 @@ from kb.model import ID_PATTERN, Resource
 from kb.pages import resource_from_page
 from kb.schema import QPV_2015_PATTERN, QPV_2024_PATTERN
 from kb.vocabulary import Vocabularies, Vocabulary, load_vocabularies
+
+T = TypeVar("T")
 
 # Facet keys whose values come from a controlled vocabulary, and which one.
 VOCABULARY_OF = {
@@ -119,6 +123,8 @@ class Catalogue:
         self.settings = settings
         self.index = SearchIndex(settings.index)
         self.vocabularies: Vocabularies = load_vocabularies()
+        self._memo: dict[str, tuple[str, Any]] = {}
+        self._memo_lock = threading.Lock()
 
     # --- index lifecycle
 
@@ -155,6 +161,20 @@ class Catalogue:
     def centre_profiles(self) -> dict[str, CentreProfile]:
         """What each centre has published (thematics × pillars, newest change)."""
         return centre_profiles(self.index)
+
+    def per_version(self, name: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per index version (what a page derives from the whole version,
+        the same for every request). The value must not be changed by its users: the
+        threads of the worker share it."""
+        version = self.index.version()
+        with self._memo_lock:
+            known = self._memo.get(name)
+            if known is not None and known[0] == version:
+                return known[1]
+        value = compute()
+        with self._memo_lock:
+            self._memo[name] = (version, value)
+        return value
 
     def version_info(self) -> dict:
         """The live version's description: commit or sources, dates."""

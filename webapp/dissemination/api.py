@@ -208,6 +208,10 @@ def resource_json(resource: Resource, html: str) -> dict[str, Any]:
         ),
         "licence": resource.licence,
         "alias": list(resource.alias_ids),
+        # The same practice published elsewhere in the base (its near-duplicates).
+        "egalement": [
+            {**other, "url": site + other["url"]} for other in catalogue.also_published(resource.id)
+        ],
         "resume": resource.resume,
         "libelles": {
             "type": label("type", resource.type),

@@ -215,6 +215,18 @@ def _schemas() -> dict[str, Any]:
             },
             "licence": NULLABLE_STRING,
             "alias": {**STRINGS, "description": "Anciens identifiants, redirigés ici."},
+            "egalement": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "id": {"type": "string"},
+                        "centre": {"type": "string"},
+                        "url": {"type": "string", "format": "uri"},
+                    }
+                ),
+                "description": "La même pratique publiée ailleurs dans la base (quasi-doublons : "
+                "publiée par un autre centre, ou moissonnée et aussi publiée).",
+            },
             "resume": {"type": "string"},
             "libelles": _object(
                 {

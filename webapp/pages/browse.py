@@ -234,7 +234,7 @@ class MatrixRow:
     label: str
     count: int
     url: str
-    cells: list[Cell]
+    cells: tuple[Cell, ...]
 
 
 @dataclass(frozen=True)
@@ -249,8 +249,8 @@ class DirectoryEntry:
     total: int
     last_change: dt.datetime | None
     search_url: str
-    columns: list[tuple[str, str, int, str]]  # (pillar, label, resources, search url)
-    rows: list[MatrixRow]
+    columns: tuple[tuple[str, str, int, str], ...]  # (pillar, label, resources, search url)
+    rows: tuple[MatrixRow, ...]
     without_theme: int
 
 
@@ -297,8 +297,9 @@ def _web_address(value: object) -> str | None:
     return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
-def directory(catalogue: Catalogue) -> list[DirectoryEntry]:
-    """Every centre of the network: card, provenance, what it has published."""
+def directory(catalogue: Catalogue) -> tuple[DirectoryEntry, ...]:
+    """Every centre of the network: card, provenance, what it has published (immutable:
+    computed once per index version and shared by the requests)."""
     profiles = catalogue.centre_profiles()
     info = catalogue.version_info()
     regions = catalogue.vocabularies.regions
@@ -307,7 +308,9 @@ def directory(catalogue: Catalogue) -> list[DirectoryEntry]:
     for centre in catalogue.centres().values():
         profile = profiles.get(centre.id)
         base = {"centre": (centre.id,)}
-        columns, rows, total, changed, without = [], [], 0, None, 0
+        columns: list[tuple[str, str, int, str]] = []
+        rows: list[MatrixRow] = []
+        total, changed, without = 0, None, 0
         if profile is not None:
             total, without = profile.total, profile.without_theme
             changed = local_moment(profile.last_change)
@@ -328,10 +331,10 @@ def directory(catalogue: Catalogue) -> list[DirectoryEntry]:
                         row.label,
                         row.count,
                         SearchParams(filters=in_row).url(),
-                        [
+                        tuple(
                             Cell(count, SearchParams(filters={**in_row, "piliers": (p.id,)}).url())
                             for p, count in zip(pillars, cells, strict=True)
-                        ],
+                        ),
                     )
                 )
         else:
@@ -347,18 +350,18 @@ def directory(catalogue: Catalogue) -> list[DirectoryEntry]:
                 total,
                 changed,
                 SearchParams(filters=base).url(),
-                columns,
-                rows,
+                tuple(columns),
+                tuple(rows),
                 without,
             )
         )
-    return entries
+    return tuple(entries)
 
 
 @bp.get("/centres")
 def centres():
     catalogue = current_catalogue()
-    entries = directory(catalogue)
+    entries = catalogue.per_version("annuaire", lambda: directory(catalogue))
     return render_template("browse/centres.html", entries=entries, total=catalogue.overview().total)
 
 
@@ -367,7 +370,7 @@ def centres_json():
     catalogue = current_catalogue()
     site = catalogue.site_url
     data = []
-    for entry in directory(catalogue):
+    for entry in catalogue.per_version("annuaire", lambda: directory(catalogue)):
         centre = entry.centre
         data.append(
             {
