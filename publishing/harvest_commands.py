@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from kb.config import ConfigError, Settings
@@ -98,10 +99,9 @@ def configured_harvests(settings: Settings) -> list:
 def other_claims(settings: Settings, harvests: list, nom: str) -> set[str]:
     """Centres another harvest or a declared source provides."""
     claimed = {h.centre for h in harvests if h.nom != nom and h.centre}
-    sources = settings.values.get("sources") or []
-    for source in sources if isinstance(sources, list) else []:
-        if isinstance(source, dict):
-            claimed |= {c for c in source.get("centres") or [] if isinstance(c, str)}
+    for source in getattr(settings, "sources", None) or ():  # [[sources]], when declared
+        if isinstance(source, Mapping):
+            claimed |= {c for c in source.get("centres") or () if isinstance(c, str)}
     return claimed
 
 

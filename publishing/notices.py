@@ -378,6 +378,10 @@ def _from_dublin_core(record: Record, context: HarvestContext) -> Notice:
     )
 
 
+def _is_web_address(text: str) -> bool:
+    return len(text) <= 500 and bool(re.match(r"^https?://[^\s/]+\S*$", text))
+
+
 def centre_card(name: str, site: str | None) -> str:
     """The card of a centre that a harvest creates (named after the repository)."""
     fields = {"nom": _cut(" ".join(clean_text(name).split()), 200) or "Centre moissonné"}
@@ -428,9 +432,13 @@ def _from_kb(record: Record, context: HarvestContext) -> Notice:
                 f"l'alias « {alias[:80]} » est l'identifiant d'un autre centre que celui de "
                 "la ressource"
             )
+    # The canonical page: the harvested instance's, unless it harvested the resource
+    # itself (an instance of instances keeps the first origin).
     url = (metadata.findtext(f"{{{KB_NS}}}url") or "").strip()
-    if re.match(r"^https?://[^\s/]+\S*$", url) and len(url) <= 500:
-        header["origine"] = url
+    for candidate in (header.get("origine"), url):
+        if isinstance(candidate, str) and _is_web_address(candidate):
+            header["origine"] = candidate
+            break
     else:
         header.pop("origine", None)
     header["moisson"] = _mark(record, context)

@@ -200,3 +200,41 @@ def test_centres_cannot_push_harvested_files(tmp_path):
     edit.commit("Suppression")
     refused = edit.push("doc-alpha")
     assert not refused.accepted and "ressource moissonnée" in refused.output
+
+
+def test_configured_harvests_run_one_after_the_other(catalogue, tmp_path, capsys):
+    catalogue.scenarios["panne"] = Scenario({"Identify": (404, {}, b"introuvable")})
+    config = tmp_path / "kb.toml"
+    config.write_text(
+        f"""
+[[moissons]]
+nom = "panne"
+url = "{catalogue.url("panne")}"
+centre = "crpv-panne"
+
+[[moissons]]
+nom = "observatoire"
+url = "{catalogue.url("catalogue")}"
+centre = "crpv-test"
+correspondances = "{FIXTURES / "correspondances.toml"}"
+""",
+        encoding="utf-8",
+    )
+    content = tmp_path / "contenu"
+    options = ["--config", str(config), "--index", str(tmp_path / "index")]
+    assert cli.main(["moissonner", "--sortie", str(content), *options]) == 1
+    captured = capsys.readouterr()
+    assert "moisson « panne »" in captured.err and "HTTP 404" in captured.err
+    assert "Moisson « observatoire » (oai_dc) : 4 ajoutée(s)" in captured.out
+    assert set(notices(content)) == {"doc/101", "doc/102", "doc/103", "doc/104"}
+    assert notices(content)["doc/101"].thematiques == ("transition-ecologique",)
+    assert cli.main(["moissonner", "--etat", *options]) == 0
+    shown = capsys.readouterr().out
+    assert "panne" in shown and "echec" in shown and "reussie" in shown
+
+
+def test_a_configuration_error_is_reported_in_french(tmp_path, capsys):
+    config = tmp_path / "kb.toml"
+    config.write_text('[[moissons]]\nnom = "Mauvais Nom"\nurl = "ftp://x"\n', encoding="utf-8")
+    assert cli.main(["moissonner", "--config", str(config), "--index", str(tmp_path)]) == 2
+    assert "« nom » manquant ou invalide" in capsys.readouterr().err

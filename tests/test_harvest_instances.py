@@ -155,6 +155,7 @@ def test_changes_and_deletions_reach_the_national_instance(regional, tmp_path, c
     removed_id = f"crpv-demo-nord/{removed.stem}"
     removed.unlink()
     changed = next(p for p in regional.content.glob("crpv-demo-idf/*.md") if p.name != "_centre.md")
+    changed_id = f"crpv-demo-idf/{changed.stem}"
     text = changed.read_text(encoding="utf-8")
     changed.write_text(text + "\nUn paragraphe ajouté par le centre.\n", encoding="utf-8")
     regional.reindex()
@@ -176,7 +177,21 @@ def test_changes_and_deletions_reach_the_national_instance(regional, tmp_path, c
     site = create_app(
         {"KB_CONTENT": str(output), "KB_INDEX": str(national / "index"), "KB_BUILD_INDEX": False}
     )
-    health = site.test_client().get("/healthz").get_json()
+    client = site.test_client()
+    page = client.get(f"/ressources/{changed_id}").get_data(as_text=True)
+    assert "Ressource moissonnée le" in page
+    assert f'href="{REGIONAL_URL}/ressources/{changed_id}"' in page
+    record = client.get(
+        f"/oai?verb=GetRecord&metadataPrefix=oai_dc&identifier=oai:127.0.0.1:{changed_id}"
+    ).get_data(as_text=True)
+    assert f"<dc:source>{REGIONAL_URL}/ressources/{changed_id}</dc:source>" in record
+    # Harvested again from here (a national instance of national instances), the
+    # resource keeps its first origin.
+    kb_record = client.get(
+        f"/oai?verb=GetRecord&metadataPrefix=kb&identifier=oai:127.0.0.1:{changed_id}"
+    ).get_data(as_text=True)
+    assert f'<kb:champ nom="origine">{REGIONAL_URL}/ressources/{changed_id}</kb:champ>' in kb_record
+    health = client.get("/healthz").get_json()
     assert health["moissons"]["regional"]["resultat"] == "reussie"
     assert health["moissons"]["regional"]["url"] == regional.url
 
