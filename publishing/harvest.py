@@ -493,13 +493,17 @@ def _resource_id(path: str) -> str:
     return f"{parts[0]}/{parts[-1][: -len('.md')]}"
 
 
+# LibYAML's safe loader when PyYAML has it: every file of the output is read at each run.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _harvest_mark(data: bytes) -> tuple[str, str] | None:
     """The repository and OAI identifier of a file's harvest mark (None: not harvested)."""
     if not carries_harvest_mark(data):
         return None
     try:
         split = split_front_matter(decode(data))
-        header = yaml.safe_load(split.front_matter)
+        header = yaml.load(split.front_matter, Loader=_SAFE_LOADER)  # noqa: S506
     except (FileError, yaml.YAMLError):
         return None
     mark = header.get("moisson") if isinstance(header, dict) else None
