@@ -609,7 +609,7 @@ def moisson(ctx: FieldContext, value: Any) -> Moisson | None:
             )
     missing = [key for key in HARVEST_KEYS if value.get(key) is None]
     if missing:
-        ctx.error(f"« moisson » : {', '.join(missing)} manquant(s)")
+        ctx.error(f"« moisson » : il manque {', '.join(missing)}")
         return None
     entrepot = text(500)(ctx, value["entrepot"], ctx.sub_node("entrepot"))
     if entrepot and not re.match(r"^https?://[^\s/]+", entrepot):

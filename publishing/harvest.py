@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from indexer.store import exclusive_lock, now_iso, write_atomically
+from kb.french import plural
 from kb.gitsource import Git, GitError, clean_environment
 from kb.loader import FileError, decode, split_front_matter
 from kb.model import ID_PATTERN
@@ -94,6 +95,21 @@ def all_states(index: Path) -> dict[str, dict]:
     return {p.stem: read_state(index, p.stem) for p in sorted(folder.glob("*.json"))}
 
 
+def counts_text(
+    added: int, changed: int, deleted: int, refused: int, unchanged: int | None = None
+) -> str:
+    """`3 ajoutées, 1 modifiée, 0 supprimée, 12 inchangées, 0 refusée`"""
+    parts = [
+        plural(added, "ajoutée", "ajoutées"),
+        plural(changed, "modifiée", "modifiées"),
+        plural(deleted, "supprimée", "supprimées"),
+    ]
+    if unchanged is not None:
+        parts.append(plural(unchanged, "inchangée", "inchangées"))
+    parts.append(plural(refused, "refusée", "refusées"))
+    return ", ".join(parts)
+
+
 def harvest_summary(index: Path) -> dict[str, dict]:
     """What /healthz shows of each harvest: its last success and its last attempt."""
     summary = {}
@@ -135,10 +151,12 @@ class HarvestReport:
         return self.counts() if self.ok else f"échec : {self.error}"
 
     def counts(self) -> str:
-        return (
-            f"{len(self.added)} ajoutée(s), {len(self.changed)} modifiée(s), "
-            f"{len(self.deleted)} supprimée(s), {self.unchanged} inchangée(s), "
-            f"{len(self.refused) + len(self.kept)} refusée(s)"
+        return counts_text(
+            len(self.added),
+            len(self.changed),
+            len(self.deleted),
+            len(self.refused) + len(self.kept),
+            self.unchanged,
         )
 
     def record(self) -> dict:

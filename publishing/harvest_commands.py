@@ -214,7 +214,7 @@ def _name_for(url: str) -> str:
 
 
 def show_state(index: Path, harvests: list, as_json: bool) -> int:
-    from .harvest import all_states
+    from .harvest import all_states, counts_text
 
     states = all_states(index)
     for harvest in harvests:
@@ -234,8 +234,12 @@ def show_state(index: Path, harvests: list, as_json: bool) -> int:
             last = runs[-1]
             print(
                 f"  dernière tentative : {last.get('fin')} : {last.get('resultat')} — "
-                f"{last.get('ajoutees', 0)} ajoutée(s), {last.get('modifiees', 0)} modifiée(s), "
-                f"{last.get('supprimees', 0)} supprimée(s), {last.get('refusees', 0)} refusée(s)"
+                + counts_text(
+                    int(last.get("ajoutees") or 0),
+                    int(last.get("modifiees") or 0),
+                    int(last.get("supprimees") or 0),
+                    int(last.get("refusees") or 0),
+                )
             )
             for line in (last.get("erreurs") or [])[:10]:
                 print(f"    {line}")

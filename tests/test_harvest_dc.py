@@ -93,7 +93,7 @@ def test_records_become_notices_with_mapped_subjects(catalogue, tmp_path, capsys
     before = kept.read_bytes()
     assert harvest(catalogue, tmp_path, mapping) == 1  # one record could not be written
     captured = capsys.readouterr()
-    assert "3 ajoutée(s)" in captured.out
+    assert "3 ajoutées" in captured.out
     assert "n'a pas été moissonné" in captured.err and "doc/104" in captured.err
     assert kept.read_bytes() == before  # never replaced
 
@@ -134,7 +134,7 @@ def test_second_run_is_incremental_and_applies_deletions(catalogue, tmp_path, ca
     capsys.readouterr()
 
     assert harvest(catalogue, tmp_path, None) == 0
-    assert "0 ajoutée(s), 1 modifiée(s), 1 supprimée(s)" in capsys.readouterr().out
+    assert "0 ajoutée, 1 modifiée, 1 supprimée" in capsys.readouterr().out
     calls = catalogue.scenarios["catalogue"].calls
     assert calls[-1]["from"] == "2026-12-01"  # day granularity, from Identify
     found = notices(tmp_path / "contenu")
@@ -144,7 +144,7 @@ def test_second_run_is_incremental_and_applies_deletions(catalogue, tmp_path, ca
 
     assert cli.main(["moissonner", "--etat", "--index", str(tmp_path / "index")]) == 0
     shown = capsys.readouterr().out
-    assert "observatoire" in shown and "1 supprimée(s)" in shown
+    assert "observatoire" in shown and "1 supprimée" in shown
 
 
 def test_a_broken_mapping_table_is_reported_at_its_line(tmp_path):
@@ -225,7 +225,7 @@ correspondances = "{FIXTURES / "correspondances.toml"}"
     assert cli.main(["moissonner", "--sortie", str(content), *options]) == 1
     captured = capsys.readouterr()
     assert "moisson « panne »" in captured.err and "HTTP 404" in captured.err
-    assert "Moisson « observatoire » (oai_dc) : 4 ajoutée(s)" in captured.out
+    assert "Moisson « observatoire » (oai_dc) : 4 ajoutées" in captured.out
     assert set(notices(content)) == {"doc/101", "doc/102", "doc/103", "doc/104"}
     assert notices(content)["doc/101"].thematiques == ("transition-ecologique",)
     assert cli.main(["moissonner", "--etat", *options]) == 0

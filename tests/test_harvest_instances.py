@@ -113,7 +113,7 @@ def facets(index: Path) -> dict[str, dict[str, int]]:
 def test_national_instance_holds_every_resource_with_its_facets(regional, tmp_path, capsys):
     national = tmp_path / "national"
     assert harvest(regional.url, national, "--sortie", str(national / "contenu")) == 0
-    assert f"{len(regional.metadata())} ajoutée(s)" in capsys.readouterr().out
+    assert f"{len(regional.metadata())} ajoutées" in capsys.readouterr().out
     report = Indexer(national / "contenu", national / "index").update()
     assert report.ok, [p.format() for p in report.problems]
 
@@ -163,7 +163,7 @@ def test_changes_and_deletions_reach_the_national_instance(regional, tmp_path, c
 
     assert harvest(regional.url, national, "--sortie", str(output)) == 0
     out = capsys.readouterr().out
-    assert "1 modifiée(s), 1 supprimée(s)" in out, out
+    assert "1 modifiée, 1 supprimée" in out, out
     state = read_state(national / "index", "regional")
     run = state["executions"][-1]
     assert run["depuis"] == first["depuis"]  # incremental: only what changed since
@@ -207,7 +207,7 @@ def test_git_repository_of_the_harvest_gets_one_commit_per_run(regional, tmp_pat
         check=True,
     ).stdout.splitlines()
     published = len(regional.metadata())
-    assert len(log) == 1 and f"{published} ajoutée(s)" in log[0]
+    assert len(log) == 1 and f"{published} ajoutées" in log[0]
     files = subprocess.run(
         ["git", f"--git-dir={repository}", "ls-tree", "-r", "--name-only", "main"],
         capture_output=True,
