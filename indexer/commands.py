@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from kb.config import Settings
@@ -81,6 +83,11 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         check.set_defaults(published_ids=lambda settings: published_ids(settings.index))
 
 
+@contextlib.contextmanager
+def _no_online_content(settings: Settings) -> Iterator[None]:
+    yield None
+
+
 class _Progress:
     """A progress bar on long runs, only when stderr is a terminal."""
 
@@ -96,6 +103,11 @@ class _Progress:
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+class ContentUnavailable(Exception):
+    """The content to index cannot be read (French message): raised by an
+    `online_content` provider (a mirror missing, a publication holding the lock)."""
 
 
 class IndexInContent(Exception):
@@ -115,24 +127,45 @@ def check_index_placement(settings: Settings) -> None:
         )
 
 
-def update_index(settings: Settings, rebuild: bool = False, paths=None) -> UpdateReport:
+def update_index(
+    settings: Settings, rebuild: bool = False, paths=None, online: tuple | None = None
+) -> UpdateReport:
+    """Index the content folder; or, with `online` (a content source and the origin to
+    record: an instance with several git sources, publishing/sources.py), the version
+    online read again from its commits."""
     from .build import Indexer  # the engine is loaded only when a command needs it
 
-    check_index_placement(settings)
-
-    indexer = Indexer(settings.content, settings.index, settings["attente_verrou"])
+    origin = None
+    if online is None:
+        check_index_placement(settings)
+        content = settings.content
+    else:
+        content, origin = online
+    indexer = Indexer(content, settings.index, settings["attente_verrou"])
     if rebuild:
-        return indexer.rebuild(_Progress())
-    return indexer.update(paths, _Progress())
+        return indexer.rebuild(_Progress(), origin=origin)
+    return indexer.update(paths, _Progress(), origin=origin)
 
 
 def run_index(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.content.is_dir():
-        print(f"erreur : dossier de contenu introuvable : {settings.content}", file=sys.stderr)
-        return 2
+    # An instance with several git sources: the version online is read from its commits
+    # (the publishing layer knows where they are and sets `online_content`).
+    online_content = getattr(args, "online_content", None) or _no_online_content
     try:
-        report = update_index(settings, args.rebuild, args.fichiers or None)
-    except (IndexLocked, IndexInContent) as exc:
+        with online_content(settings) as online:
+            if online is None and not settings.content.is_dir():
+                print(
+                    f"erreur : dossier de contenu introuvable : {settings.content}",
+                    file=sys.stderr,
+                )
+                return 2
+            if online is not None:
+                print(
+                    "Instance à plusieurs dépôts ([[sources]]) : contenu lu dans la version "
+                    "en ligne de chaque source, pas dans le dossier de contenu."
+                )
+            report = update_index(settings, args.rebuild, args.fichiers or None, online)
+    except (IndexLocked, IndexInContent, ContentUnavailable) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 1
     for problem in report.problems:

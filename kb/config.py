@@ -7,6 +7,7 @@ Relative paths in the file are relative to the file's folder; others to the work
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -183,6 +184,21 @@ SETTINGS += (
 
 BY_KEY = {s.key: s for s in SETTINGS}
 
+# `[[sources]]` (docs/deploiement.md): the repositories a regional or national instance
+# gathers, each with the centre folders it provides. An array of tables, not a setting:
+# read and checked here, turned into `publishing.sources.Source` by the publishing layer.
+SOURCE_KEYS = {
+    "nom": "nom de la source, utilisé dans les adresses (/hooks/git/NOM), les journaux et "
+    "« kb sync --source NOM »",
+    "depot": "adresse git du dépôt (https://…, ssh://… ou chemin local)",
+    "branche": "branche publiée (défaut : publication.branche)",
+    "centres": "dossiers de centre que fournit ce dépôt (à sa racine)",
+    "secret_webhook": "secret du webhook POST /hooks/git/NOM de cette source",
+    "horaire": "minutes entre deux récupérations par « kb sync --toutes-echeances »",
+}
+SOURCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+CENTRE_FOLDER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # as a resource id's centre part
+
 
 class ConfigError(Exception):
     """A configuration file that cannot be used (French message)."""
@@ -194,6 +210,8 @@ class Settings:
     config_file: Path | None = None
     warnings: tuple[str, ...] = field(default=())
     explicit: frozenset[str] = frozenset()  # keys given a value, not left to their default
+    # `[[sources]]`, checked: each a dict with the keys of SOURCE_KEYS (branche filled in).
+    sources: tuple[Mapping[str, Any], ...] = ()
 
     def is_set(self, key: str) -> bool:
         """True when the option, the environment or the file gave `key` a value."""
@@ -226,6 +244,107 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _branch_problem(branch: object) -> bool:
+    return (
+        not isinstance(branch, str)
+        or not branch.strip()
+        or branch.startswith(("refs/", "-"))
+        or any(c.isspace() for c in branch)
+    )
+
+
+def read_sources(raw: object, path: Path | None, default_branch: str) -> tuple[dict, ...]:
+    """`[[sources]]` of a configuration file, checked: every problem is a French
+    `ConfigError` naming the source, so that a typo stops every command and the web app
+    at start instead of publishing the wrong folders."""
+    where = f"{path} : " if path else ""
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(
+            f"{where}« sources » doit être une liste de tables [[sources]] (voir "
+            "docs/deploiement.md)"
+        )
+    sources: list[dict] = []
+    names: dict[str, int] = {}
+    owners: dict[str, str] = {}
+    for number, table in enumerate(raw, 1):
+        label = f"{where}[[sources]] n° {number}"
+        unknown = sorted(set(table) - set(SOURCE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{label} : clé inconnue « {unknown[0]} » (clés possibles : "
+                f"{', '.join(SOURCE_KEYS)})"
+            )
+        name = table.get("nom")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f'{label} : « nom » est obligatoire (ex. nom = "nord")')
+        if not SOURCE_NAME.match(name):
+            raise ConfigError(
+                f"{label} : nom « {name} » invalide : lettres minuscules sans accent, chiffres "
+                "et tirets, 64 caractères au plus (il sert dans l'adresse /hooks/git/NOM)"
+            )
+        label = f"{where}source « {name} »"
+        if name in names:
+            raise ConfigError(
+                f"{label} : ce nom est déjà celui de la source n° {names[name]} : chaque "
+                "source a un nom unique"
+            )
+        names[name] = number
+        remote = table.get("depot")
+        if not isinstance(remote, str) or not remote.strip():
+            raise ConfigError(
+                f"{label} : « depot » est obligatoire (adresse git ou chemin local du dépôt)"
+            )
+        branch = table.get("branche", default_branch)
+        if _branch_problem(branch):
+            raise ConfigError(f"{label} : nom de branche invalide « {branch} » (ex. « main »)")
+        centres = table.get("centres")
+        if (
+            not isinstance(centres, list)
+            or not centres
+            or not all(isinstance(c, str) for c in centres)
+        ):
+            raise ConfigError(
+                f"{label} : « centres » doit être une liste non vide de dossiers de centre, "
+                'ex. centres = ["crpv-demo-nord"]'
+            )
+        for centre in centres:
+            if not CENTRE_FOLDER.match(centre):
+                raise ConfigError(
+                    f"{label} : dossier de centre invalide « {centre} » (lettres minuscules, "
+                    "chiffres et tirets, comme le dossier du centre)"
+                )
+            if centre in owners:
+                other = owners[centre]
+                raise ConfigError(
+                    f"{label} : le centre « {centre} » est déjà fourni par la source "
+                    f"« {other} » : un centre ne peut venir que d'une seule source"
+                    if other != name
+                    else f"{label} : le centre « {centre} » est cité deux fois"
+                )
+            owners[centre] = name
+        secret = table.get("secret_webhook", "")
+        if not isinstance(secret, str):
+            raise ConfigError(f"{label} : « secret_webhook » doit être une chaîne")
+        schedule = table.get("horaire")
+        if schedule is not None and (
+            isinstance(schedule, bool) or not isinstance(schedule, int) or schedule <= 0
+        ):
+            raise ConfigError(
+                f"{label} : « horaire » doit être un nombre entier de minutes (ex. horaire = 60)"
+            )
+        sources.append(
+            {
+                "nom": name,
+                "depot": remote.strip(),
+                "branche": branch.strip(),
+                "centres": tuple(centres),
+                "secret_webhook": secret,
+                "horaire": schedule,
+            }
+        )
+    return tuple(sources)
+
+
 def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -234,6 +353,8 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} : configuration TOML invalide ({exc})") from None
     values, warnings = {}, []
+    if "sources" in data:
+        values["sources"] = data.pop("sources")  # checked once the settings are resolved
     for key, value in _flatten(data).items():
         setting = BY_KEY.get(key)
         if setting is None:
@@ -292,4 +413,7 @@ def load_settings(
                     f"réglage « {setting.key} » : valeur invalide « {value} »"
                 ) from None
         values[setting.key] = value
-    return Settings(values, path, tuple(warnings), frozenset(explicit))
+    sources = ()
+    if "sources" in from_file:
+        sources = read_sources(from_file["sources"], path, str(values["publication.branche"]))
+    return Settings(values, path, tuple(warnings), frozenset(explicit), sources)

@@ -56,6 +56,9 @@ class PublicationSettings:
     log_file: Path | None = None
     remote: str = ""
     webhook_secret: str = ""
+    # Centre folders that a `[[sources]]` repository provides -> its name: the main
+    # repository (this one) may not touch them.
+    claimed: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -100,6 +103,7 @@ class PublicationSettings:
             log_file=Path(log_file),
             remote=str(settings["publication.depot"] or "").strip(),
             webhook_secret=str(settings["publication.secret_webhook"] or ""),
+            claimed={c: s["nom"] for s in settings.sources for c in s["centres"]},
         )
 
 
@@ -783,12 +787,29 @@ def review_push(
                 ]
             )
         )
+    review.refusals += claimed_refusals(changes, settings.claimed)
     review.refusals += file_refusals(git, changes, settings, admin)
     if not admin:
         review.refusals += harvest_refusals(git, previous, changes)
     scope = None if admin else frozenset(centres)
     review.tree = validate_tree(git, commit, previous, changes, state, scope)
     return review
+
+
+def claimed_refusals(changes: list[Change], claimed: Mapping[str, str]) -> list[str]:
+    """Files of the main repository under a centre folder that a `[[sources]]` repository
+    provides: refused for every account (the administrator too), the source is the only
+    place that centre is published from."""
+    lines = []
+    for path in sorted({p for c in changes for p in c.paths}):
+        source = claimed.get(path.split("/")[0]) if "/" in path else None
+        if source is not None:
+            lines.append(
+                f"{path}: erreur : le dossier « {path.split('/')[0]}/ » est publié depuis la "
+                f"source « {source} » ([[sources]] de la configuration du serveur) : modifiez-le "
+                "dans le dépôt de cette source"
+            )
+    return lines
 
 
 def _change_label(change: Change, path: str) -> str:

@@ -86,7 +86,9 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         help="récupérer le dépôt de contenu, le vérifier et le publier",
         description="Récupère la branche publiée du dépôt, la vérifie comme kb check, puis "
         "met à jour le dossier de contenu et l'index. Si la vérification échoue, la version "
-        "en ligne reste inchangée. Code de sortie 0 si la version est en ligne, 1 sinon. "
+        "en ligne reste inchangée. Avec des sources [[sources]], chaque source est "
+        "récupérée et publiée à part : une source refusée garde sa version précédente en "
+        "ligne sans bloquer les autres. Code de sortie 0 si tout est en ligne, 1 sinon. "
         "Pour une tâche planifiée (cron) ou pour relancer une publication.",
     )
     sync.add_argument(
@@ -98,6 +100,18 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         "--branch",
         metavar="BRANCHE",
         help="branche à publier (défaut : le réglage publication.branche)",
+    )
+    sync.add_argument(
+        "--source",
+        metavar="NOM",
+        help="instance à plusieurs dépôts ([[sources]]) : ne publier que cette source "
+        "(défaut : toutes les sources, et le dépôt principal si publication.depot est réglé)",
+    )
+    sync.add_argument(
+        "--toutes-echeances",
+        action="store_true",
+        help="ne publier que les sources dont l'« horaire » (minutes) est écoulé depuis leur "
+        "dernière tentative (pour une tâche cron lancée souvent)",
     )
     sync.set_defaults(handler=run_sync)
 
@@ -121,6 +135,19 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         "etat", parents=[parent], help="version en ligne et dernières demandes"
     )
     show.set_defaults(handler=run_show)
+
+    # `kb index` (indexer/commands.py) on an instance with [[sources]] reads the version
+    # online from each source's commit, not the content folder; the indexer does not know
+    # where sources live.
+    index = subparsers.choices.get("index")
+    if index is not None:
+        index.set_defaults(online_content=_online_content)
+
+
+def _online_content(settings: Settings):
+    from .sources import online_content
+
+    return online_content(settings)
 
 
 def _say(text: str = "") -> None:
@@ -265,27 +292,54 @@ def run_post_receive(args: argparse.Namespace, settings: Settings) -> int:
 
 def _publisher(settings: Settings, publication: PublicationSettings):
     from .publisher import Publisher
+    from .sources import load_sources
 
-    return Publisher(settings.content, settings.index, publication, settings["attente_verrou"])
+    return Publisher(
+        settings.content,
+        settings.index,
+        publication,
+        settings["attente_verrou"],
+        sources=load_sources(settings),
+    )
 
 
-def _publish_push(settings: Settings, publication: PublicationSettings, commit: str) -> int:
+def _publish_requests(settings: Settings, publication: PublicationSettings, asks: list[dict]):
+    """Put requests in the queue, work it, and wait for each: [(request, result)] (the
+    result is None when another worker, or a newer request, published it); None when no
+    publisher can be made (the French reason is printed)."""
     from .publisher import PUBLICATION_WAIT, PublicationError
-    from .queue import DONE, PublicationQueue
+    from .queue import PublicationQueue
 
     try:
         publisher = _publisher(settings, publication)
     except PublicationError as exc:
         _say(f"erreur : {exc}")
-        return 1
+        return None
     queue = PublicationQueue(settings.index)
-    request = queue.add("post-receive", str(_repository()), publication.branch, commit, False)
+    requests = [queue.add(**ask) for ask in asks]
     results = dict((r.id, res) for r, res in queue.work(publisher, wait=PUBLICATION_WAIT))
-    request = queue.wait_for(request.id, PUBLICATION_WAIT) or request
-    result = results.get(request.id)
-    if result is not None:
-        for line in result.lines:
-            _say(line)
+    return [
+        (queue.wait_for(request.id, PUBLICATION_WAIT) or request, results.get(request.id))
+        for request in requests
+    ]
+
+
+def _publish_push(settings: Settings, publication: PublicationSettings, commit: str) -> int:
+    from .queue import DONE
+
+    ask = dict(
+        source="post-receive",
+        remote=str(_repository()),
+        branch=publication.branch,
+        commit=commit,
+        validate=False,
+    )
+    done = _publish_requests(settings, publication, [ask])
+    if done is None:
+        return 1
+    [(request, result)] = done
+    for line in result.lines if result else []:
+        _say(line)
     if request.state == DONE:
         _say(f"Publication : {request.message} (version {commit[:10]}).")
         return 0
@@ -302,10 +356,12 @@ def _publish_push(settings: Settings, publication: PublicationSettings, commit: 
 
 
 def run_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from .publisher import PUBLICATION_WAIT, PublicationError
-    from .queue import DONE, PublicationQueue
+    from .sources import load_sources
 
     publication = PublicationSettings.from_settings(settings)
+    sources = load_sources(settings)
+    if args.source or args.toutes_echeances or (sources and not args.remote):
+        return _sync_sources(args, settings, publication, sources)
     remote = args.remote or publication.remote
     if not remote:
         _say(
@@ -313,24 +369,86 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
             "publication.depot"
         )
         return 2
-    try:
-        publisher = _publisher(settings, publication)
-    except PublicationError as exc:
-        _say(f"erreur : {exc}")
+    ask = dict(source="kb sync", remote=remote, branch=args.branch or publication.branch)
+    done = _publish_requests(settings, publication, [ask])
+    if done is None:
         return 2
-    queue = PublicationQueue(settings.index)
-    request = queue.add("kb sync", remote, args.branch or publication.branch, None, True)
-    results = dict((r.id, res) for r, res in queue.work(publisher, wait=PUBLICATION_WAIT))
-    request = queue.wait_for(request.id, PUBLICATION_WAIT) or request
-    result = results.get(request.id)
-    if result is not None:
-        for line in result.lines:
-            _say(line)
+    return 0 if _report(*done[0], label="") else 1
+
+
+def _report(request, result, label: str) -> bool:
+    """Print what became of one request of `kb sync`; whether it is online."""
+    from .queue import DONE
+
+    for line in result.lines if result else []:
+        _say(line)
     if request.state == DONE:
-        print(f"Publication : {request.message}.")
-        return 0
-    _say(f"erreur : {request.message or 'publication non terminée'}")
-    return 1
+        print(f"{label}Publication : {request.message}.")
+        return True
+    _say(f"erreur : {label}{request.message or 'publication non terminée'}")
+    return False
+
+
+def _sync_sources(args, settings: Settings, publication: PublicationSettings, sources) -> int:
+    """`kb sync` with `[[sources]]`: every source (and the main repository, if
+    publication.depot is set), one source, or those whose schedule is due."""
+    if not sources:
+        _say(
+            "erreur : aucune source [[sources]] dans la configuration : --source et "
+            "--toutes-echeances ne s'appliquent qu'à une instance à plusieurs dépôts "
+            "(voir docs/deploiement.md)"
+        )
+        return 2
+    if args.remote or args.branch:
+        _say("erreur : --remote et --branch ne se combinent pas avec les sources [[sources]]")
+        return 2
+    main = bool(publication.remote) and not args.source and not args.toutes_echeances
+    if args.source:
+        chosen = [s for s in sources if s.nom == args.source]
+        if not chosen:
+            names = ", ".join(s.nom for s in sources)
+            _say(f"erreur : source « {args.source} » inconnue (sources : {names})")
+            return 2
+    elif args.toutes_echeances:
+        chosen = [s for s in sources if _due(settings, s)]
+        if not chosen:
+            print("Aucune source à récupérer maintenant (voir « horaire » dans [[sources]]).")
+            return 0
+    else:
+        chosen = sources
+    asks = [dict(source="kb sync", remote=s.depot, branch=s.branche, target=s) for s in chosen]
+    if main:
+        asks.append(dict(source="kb sync", remote=publication.remote, branch=publication.branch))
+    done = _publish_requests(settings, publication, asks)
+    if done is None:
+        return 2
+    labels = [f"source « {s.nom} » : " for s in chosen] + ["dépôt principal : "] * main
+    failed = [
+        label
+        for (request, result), label in zip(done, labels, strict=True)
+        if not _report(request, result, label)
+    ]
+    if failed and len(done) > 1:
+        _say(f"{len(failed)} publication(s) sur {len(done)} non faite(s) : voir ci-dessus.")
+    return 1 if failed else 0
+
+
+def _due(settings: Settings, source) -> bool:
+    """Whether a source's schedule (`horaire`, minutes) has come since its last attempt."""
+    import datetime as dt
+
+    from .sources import read_attempt
+
+    if not source.horaire:
+        return False
+    last = read_attempt(settings.index, source.nom).get("date")
+    try:
+        when = dt.datetime.fromisoformat(str(last))
+    except ValueError:
+        return True
+    elapsed = dt.datetime.now(dt.UTC) - when
+    # A minute's slack: a cron line every N minutes with horaire = N must not skip a turn.
+    return elapsed >= dt.timedelta(minutes=source.horaire) - dt.timedelta(minutes=1)
 
 
 # --- kb publication ---------------------------------------------------------------------------
@@ -355,13 +473,27 @@ def run_work(args: argparse.Namespace, settings: Settings) -> int:
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
     from .publisher import publication_status
     from .queue import PublicationQueue
+    from .sources import load_sources, source_statuses
 
     status = publication_status(settings.index) or {}
-    print(f"En ligne : {status.get('commit') or 'aucune version publiée depuis git'}")
+    sources = source_statuses(settings.index, load_sources(settings))
+    if status.get("commit") or not sources:
+        print(f"En ligne : {status.get('commit') or 'aucune version publiée depuis git'}")
+    for source in sources:
+        online = source["commit"] or "rien de publié"
+        print(f"Source « {source['nom']} » ({', '.join(source['centres'])}) : en ligne {online}")
+        attempt = source["derniere_tentative"]
+        if attempt:
+            print(
+                f"  dernière tentative {attempt['date']} : {attempt['resultat']} — {attempt['message']}"
+            )
+            for line in attempt.get("erreurs", [])[:10]:
+                print(f"    {line}")
     for request in PublicationQueue(settings.index).recent(10):
         commit = (request.commit or "dernière")[:10]
+        target = f" [{request.target}]" if request.target else ""
         print(
-            f"{request.id} {request.received} {request.source} {commit} {request.state}"
+            f"{request.id} {request.received} {request.source}{target} {commit} {request.state}"
             f" — {request.message}"
         )
     return 0

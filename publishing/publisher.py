@@ -13,10 +13,15 @@ is online is exactly what the site shows. Any failure leaves the previous versio
 The deployed folder (`contenu`), when configured, is then brought to the same commit for
 operators (`kb check`, reading files): the site never reads it.
 
+With `[[sources]]` (publishing/sources.py), `publish_source` publishes one source's commit
+(its centre folders only) and the main repository provides the other centres; both index
+a `CompositeSource` of every source's online commit.
+
     <index>/publication.json          last attempt (/healthz)
     <index>/publication.verrou        one publication at a time (flock)
     <index>/publication.log           the log, unless `publication.journal` says otherwise
     <index>/depot.git                 mirror of the forge's published branch
+    <index>/sources/<nom>.git|.json   mirror and last attempt of each source
 """
 
 from __future__ import annotations
@@ -26,16 +31,33 @@ import json
 import logging
 import subprocess
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.build import Indexer, UpdateReport
 from indexer.published import published_state
 from indexer.store import IndexFolder, IndexLocked, exclusive_lock, now_iso, write_atomically
 from kb.french import plural
-from kb.gitsource import Git, GitError, GitTreeSource, clean_environment
-from kb.publication import PublicationSettings, append_log, validate_tree
+from kb.gitsource import Change, Git, GitError, GitTreeSource, clean_environment
+from kb.publication import (
+    PublicationSettings,
+    TreeCheck,
+    append_log,
+    file_refusals,
+    validate_tree,
+)
+
+from .sources import (
+    CompositeSource,
+    Source,
+    is_centre_folder,
+    live_info,
+    main_tree,
+    mirror_path,
+    online_sources,
+    write_attempt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +132,55 @@ def publication_status(index: Path | str) -> dict | None:
     return status or None
 
 
+def _refused(
+    commit: str, check: TreeCheck, lines: list[str] | None = None, more: int = 0
+) -> PublishResult:
+    errors = len(check.blocking) + more
+    return PublishResult(
+        REFUSED,
+        commit,
+        lines=check.lines() if lines is None else lines,
+        message=f"{plural(errors, 'erreur')} : la version {commit[:10]} n'est pas publiée, la "
+        "version précédente reste en ligne",
+        checked=check.checked,
+    )
+
+
+def init_mirror(path: Path) -> Git:
+    """A bare repository (created if needed) that fetched commits are kept in."""
+    if not (path / "objects").is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        completed = subprocess.run(
+            ["git", "init", "-q", "--bare", str(path)],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise GitError(f"git init a échoué : {completed.stderr.strip()}")
+    return Git(path, clean_environment())
+
+
+def fetch_branch(mirror: Path, remote: str, branch: str, name: str = "") -> tuple[Git, str]:
+    """Fetch `branch` of `remote` into `mirror`; the mirror and the branch's tip."""
+    git = init_mirror(mirror)
+    git.run(
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--force",
+        remote,
+        f"+refs/heads/{branch}:{PUBLISHED_REF}",
+        timeout=FETCH_TIMEOUT,
+    )
+    tip = git.resolve_commit(PUBLISHED_REF)
+    if tip is None:
+        where = f"la source « {name} »" if name else remote
+        raise PublicationError(f"la branche « {branch} » est introuvable dans {where}")
+    return git, tip
+
+
 def contains(folder: Path, path: Path) -> bool:
     folder, path = folder.resolve(), path.resolve()
     return path == folder or folder in path.parents
@@ -122,11 +193,13 @@ class Publisher:
         index: Path | str,
         settings: PublicationSettings,
         lock_timeout: float = 30.0,
+        sources: Sequence[Source] = (),
     ) -> None:
         self.content = Path(content).resolve() if content else None
         self.index = Path(index).resolve()
         self.settings = settings
         self.lock_timeout = lock_timeout
+        self.sources = list(sources)  # `[[sources]]` (publishing/sources.py)
         if self.content is not None:
             for name, path in (("l'index", self.index), ("le journal", settings.log_file)):
                 if path is not None and contains(self.content, path):
@@ -151,7 +224,7 @@ class Publisher:
         source = source or "kb sync"
         try:
             with self._lock():
-                result = self._publish_safely(remote, branch, validate, commit)
+                result = self._safely(lambda: self._publish(remote, branch, validate, commit))
                 self._record(result, source, remote, branch)
                 return result
         except (PublicationError, OSError) as exc:  # the lock could not be taken
@@ -160,9 +233,24 @@ class Publisher:
             self._record(result, source, remote, branch)
         return result
 
-    def _publish_safely(self, remote, branch, validate, commit) -> PublishResult:
+    def publish_source(self, source: Source, requested_by: str = "kb sync") -> PublishResult:
+        """Publish the tip of a `[[sources]]` repository (see publishing/sources.py): its
+        centre folders only; a refusal keeps its previous commit online."""
         try:
-            return self._publish(remote, branch, validate, commit)
+            with self._lock():
+                result = self._safely(lambda: self._publish_source(source))
+                self._record_source(result, source, requested_by)
+                return result
+        except (PublicationError, OSError) as exc:  # the lock could not be taken
+            result = PublishResult(FAILED, message=str(exc))
+        with contextlib.suppress(OSError):
+            self._record_source(result, source, requested_by)
+        return result
+
+    @staticmethod
+    def _safely(publish: Callable[[], PublishResult]) -> PublishResult:
+        try:
+            return publish()
         except (IndexLocked, GitError, PublicationError, OSError) as exc:
             return PublishResult(FAILED, message=str(exc))
         except Exception as exc:  # recorded and shown, never a traceback to the pusher
@@ -180,35 +268,14 @@ class Publisher:
             git = Git(local, clean_environment())  # the bare repository of the hooks
             if git.resolve_commit(commit) == commit:
                 return git, commit
-        mirror = self.index / MIRROR
-        if not (mirror / "objects").is_dir():
-            mirror.parent.mkdir(parents=True, exist_ok=True)
-            completed = subprocess.run(
-                ["git", "init", "-q", "--bare", str(mirror)],
-                capture_output=True,
-                text=True,
-                env=clean_environment(),
-                check=False,
-            )
-            if completed.returncode != 0:
-                raise GitError(f"git init a échoué : {completed.stderr.strip()}")
-        git = Git(mirror, clean_environment())
-        git.run(
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--force",
-            remote,
-            f"+refs/heads/{branch}:{PUBLISHED_REF}",
-            timeout=FETCH_TIMEOUT,
-        )
-        tip = git.resolve_commit(PUBLISHED_REF)
-        if tip is None:
-            raise PublicationError(f"la branche « {branch} » est introuvable dans {remote}")
-        return git, tip
+        return fetch_branch(self.index / MIRROR, remote, branch)
 
     def _publish(self, remote, branch, validate, commit) -> PublishResult:
         git, commit = self._repository(remote, branch, commit)
+        info = live_info(self.index)
+        records = online_sources(info)
+        if self.sources or records:
+            return self._publish_main_among_sources(git, commit, branch, validate, info, records)
         online = online_commit(self.index)
         if online and git.resolve_commit(online) != online:
             online = None  # unknown here (history rewritten by an admin): look at every file
@@ -224,14 +291,7 @@ class Publisher:
             check = validate_tree(git, commit, online, state=state)
             lines, checked = check.lines(), check.checked
             if not check.ok:
-                return PublishResult(
-                    REFUSED,
-                    commit,
-                    lines=lines,
-                    message=f"{plural(len(check.blocking), 'erreur')} : la version {commit[:10]} n'est "
-                    "pas publiée, la version précédente reste en ligne",
-                    checked=checked,
-                )
+                return _refused(commit, check)
         paths = None if online is None else self._changed_paths(git, online, commit)
         with GitTreeSource(git, commit) as source:
             indexer = Indexer(source, self.index, self.lock_timeout)
@@ -239,6 +299,175 @@ class Publisher:
         lines += [p.format() for p in report.problems if p.is_error]
         self._deploy(git, commit)
         return PublishResult(PUBLISHED, commit, report, lines, checked=checked)
+
+    # --- several sources (publishing/sources.py)
+
+    def _claimed(self, records: dict[str, dict]) -> set[str]:
+        """Centre folders provided by a source (configured, or online)."""
+        claimed = {c for s in self.sources for c in s.centres}
+        for record in records.values():
+            claimed |= {c for c in record.get("centres", []) if isinstance(c, str)}
+        return claimed
+
+    def _publish_main_among_sources(self, git, commit, branch, validate, info, records):
+        """The main repository, when sources are declared: it provides the centres no
+        source provides; its files in a source's folders are left out."""
+        if git.git_dir != (self.index / MIRROR).resolve():
+            git = self._keep_in_mirror(git, commit)  # read again when a source publishes
+        online = info.get("commit") if isinstance(info.get("commit"), str) else None
+        if online and git.resolve_commit(online) != online:
+            online = None
+        if commit == online:
+            self._deploy(git, commit)
+            return PublishResult(UNCHANGED, commit, message="déjà en ligne, rien à publier")
+        claimed = self._claimed(records)
+
+        def own(change: Change) -> bool:
+            return any("/" in p and p.split("/", 1)[0] not in claimed for p in change.paths)
+
+        changes = [c for c in git.changes(online, commit, renames=True) if own(c)]
+        lines: list[str] = []
+        checked = None
+        if validate:
+            check = validate_tree(git, commit, online, changes, self._state(online))
+            lines, checked = check.lines(), check.checked
+            if not check.ok:
+                return _refused(commit, check)
+        paths = None if online is None else sorted({p for c in changes for p in c.paths})
+        origin = {"commit": commit, "branche": branch, "sources": records}
+        with GitTreeSource(git, commit) as rest:
+            report = self._index_composite(records, rest, paths, origin)
+        lines += [p.format() for p in report.problems if p.is_error]
+        self._deploy(git, commit)
+        return PublishResult(PUBLISHED, commit, report, lines, checked=checked)
+
+    def _keep_in_mirror(self, git: Git, commit: str) -> Git:
+        """Copy a commit of the hooks' bare repository into the mirror."""
+        mirror = init_mirror(self.index / MIRROR)
+        mirror.run(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--force",
+            str(git.git_dir),
+            f"+{commit}:{PUBLISHED_REF}",
+        )
+        return mirror
+
+    def _state(self, commit: str | None):
+        """The published state, as the base of the changes from `commit`."""
+        return replace(published_state(self.index), commit=commit)
+
+    def _index_composite(self, records, rest, paths, origin) -> UpdateReport:
+        """Index the version made of each source's online commit (and `rest`)."""
+        parts = []
+        try:
+            for name, record in records.items():
+                mirror = Git(mirror_path(self.index, name), clean_environment())
+                if mirror.resolve_commit(record["commit"]) != record["commit"]:
+                    raise PublicationError(
+                        f"le commit en ligne {record['commit'][:10]} de la source « {name} » "
+                        f"est introuvable dans son miroir ({mirror.git_dir}) : relancez "
+                        f"« kb sync --source {name} »"
+                    )
+                parts.append((GitTreeSource(mirror, record["commit"]), record["centres"]))
+            with CompositeSource(parts, rest) as source:
+                return Indexer(source, self.index, self.lock_timeout).update(paths, origin=origin)
+        finally:
+            for tree, _centres in parts:
+                tree.close()
+
+    def _publish_source(self, source: Source) -> PublishResult:
+        for other in self.sources:
+            shared = sorted(set(other.centres) & set(source.centres))
+            if other.nom != source.nom and shared:
+                return PublishResult(
+                    REFUSED,
+                    message=f"le centre « {shared[0]} » est déjà fourni par la source "
+                    f"« {other.nom} » : la source « {source.nom} » n'est pas publiée",
+                )
+        git, commit = fetch_branch(
+            mirror_path(self.index, source.nom), source.depot, source.branche, source.nom
+        )
+        info = live_info(self.index)
+        records = online_sources(info)
+        record = records.get(source.nom)
+        online = record["commit"] if record else None
+        if online and git.resolve_commit(online) != online:
+            online = None  # history rewritten: compare with what is online, file by file
+        same_centres = record is not None and list(record.get("centres", [])) == list(
+            source.centres
+        )
+        if commit == online and same_centres:
+            return PublishResult(UNCHANGED, commit, message="déjà en ligne, rien à publier")
+        changes = git.changes(online, commit, renames=True)
+        outside = sorted(
+            {p for c in changes for p in c.paths if is_centre_folder(p) and not source.provides(p)}
+        )
+        if outside:
+            mine = ", ".join(f"{c}/" for c in source.centres)
+            lines = [
+                f"{path}: erreur : le dossier « {path.split('/')[0]}/ » n'est pas un centre de "
+                f"la source « {source.nom} » (ses centres : {mine}) : commit refusé"
+                for path in outside
+            ]
+            return PublishResult(
+                REFUSED,
+                commit,
+                lines=lines,
+                message=f"{plural(len(outside), 'fichier')} hors des centres de la source : la "
+                f"version {commit[:10]} n'est pas publiée, la version précédente de la source "
+                "reste en ligne",
+            )
+        changes = [c for c in changes if any(source.provides(p) for p in c.paths)]
+        state = self._state(online)
+        if online is None:  # first publication (or lost history): what is online goes
+            tree = {e.path for e in git.tree(commit, sizes=False)}
+            gone = sorted(
+                p
+                for p in set(state.online.values()) | state.invalid_paths
+                if source.provides(p) and p not in tree
+            )
+            changes += [Change("D", p, None, "100644", "000000", "0" * 40) for p in gone]
+        refusals = file_refusals(git, changes, self.settings)
+        check = validate_tree(git, commit, online, changes, state, frozenset(source.centres))
+        lines = refusals + check.lines()
+        if refusals or not check.ok:
+            return _refused(commit, check, lines, len(refusals))
+        others = {
+            name: {**r, "centres": [c for c in r["centres"] if c not in source.centres]}
+            for name, r in records.items()
+            if name != source.nom
+        }
+        records = {
+            **others,
+            source.nom: {
+                "depot": source.public_depot,
+                "branche": source.branche,
+                "centres": list(source.centres),
+                "commit": commit,
+                "publie_le": now_iso(),
+            },
+        }
+        origin: dict = {"sources": records}
+        if isinstance(info.get("commit"), str):
+            origin.update(commit=info["commit"], branche=info.get("branche"))
+        paths = sorted({p for c in changes for p in c.paths}) if same_centres else None
+        try:
+            rest = main_tree(self.index, info)
+        except LookupError:
+            raise PublicationError(
+                f"le commit en ligne {str(info.get('commit'))[:10]} du dépôt principal est "
+                f"introuvable dans {self.index / MIRROR} : publiez d'abord le dépôt principal "
+                "(« kb sync --remote DÉPÔT »)"
+            ) from None
+        try:
+            report = self._index_composite(records, rest, paths, origin)
+        finally:
+            if rest is not None:
+                rest.close()
+        lines += [p.format() for p in report.problems if p.is_error]
+        return PublishResult(PUBLISHED, commit, report, lines, checked=check.checked)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -282,6 +511,29 @@ class Publisher:
         return sorted({path for change in git.changes(old, new) for path in change.paths})
 
     # --- the record
+
+    def _record_source(self, result: PublishResult, source: Source, requested_by: str) -> None:
+        write_attempt(
+            self.index,
+            source.nom,
+            {
+                "date": now_iso(),
+                "demande_par": requested_by,
+                "resultat": result.outcome,
+                "commit": result.commit,
+                "message": result.summary(),
+                "erreurs": [line for line in result.lines if "erreur" in line][:MAX_RECORDED_LINES],
+            },
+        )
+        where = f"{source.public_depot} {source.branche}@{(result.commit or '?')[:12]}"
+        text = (
+            f"publication de la source « {source.nom} » ({requested_by}) {where} : "
+            f"{result.outcome} — {result.summary()}"
+        )
+        text += "".join(f"\n  {line}" for line in result.lines)
+        append_log(self.settings.log_file, text)
+        level = logging.INFO if result.ok else logging.WARNING
+        log.log(level, "Source %s : %s — %s", source.nom, result.outcome, result.summary())
 
     def _record(self, result: PublishResult, source: str, remote: str, branch: str) -> None:
         status = read_status(self.index)

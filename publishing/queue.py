@@ -9,7 +9,9 @@ taken again by the next worker: the next push, webhook, `kb sync`, or the cron l
 `kb publication traiter`. Requests for the same branch of the same repository are merged:
 publishing the newest commit publishes the older ones too. A webhook redelivered for a
 commit already online is recognised by its commit, not by a delivery id that anyone could
-change.
+change. A request for a `[[sources]]` repository names its source (`nom_source`, with the
+centres it provides): it is worked on its own, and one source that fails or is refused
+never holds back the requests of the others.
 
 The worker is a separate process (never a thread of a web worker, which gunicorn may
 restart at any time): the webhook starts `kb publication traiter` in its own session and
@@ -19,6 +21,7 @@ answers 202 at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -31,6 +34,7 @@ from pathlib import Path
 from indexer.store import exclusive_lock, now_iso
 
 from .publisher import FAILED, PUBLISHED, REFUSED, UNCHANGED, Publisher, PublishResult
+from .sources import MAIN, Source
 
 QUEUE_FILE = "file-publication.sqlite"
 WORKER_LOCK = "file-publication.verrou"
@@ -58,9 +62,27 @@ class Request:
     message: str
     received: str
     finished: str | None
+    target: str = MAIN  # the `[[sources]]` name; MAIN: the main repository
+    centres: tuple[str, ...] = ()  # the centres of that source, when it was asked
+
+    @property
+    def key(self) -> tuple:
+        """Requests with the same key are covered by the newest one."""
+        return (self.target, self.remote, self.branch, self.validate)
+
+    def as_source(self, configured: list[Source]) -> Source:
+        """The source to publish: the configured one, else as the request recorded it
+        (a harvest publishes a source of its own, not in kb.toml)."""
+        for source in configured:
+            if source.nom == self.target:
+                return source
+        return Source(self.target, self.remote, self.branch, self.centres)
 
 
-_COLUMNS = "id, source, depot, branche, commit_, verifier, etat, tentatives, message, recue, fin"
+_COLUMNS = (
+    "id, source, depot, branche, commit_, verifier, etat, tentatives, message, recue, fin, "
+    "nom_source, centres"
+)
 
 
 class PublicationQueue:
@@ -78,9 +100,10 @@ class PublicationQueue:
                 "CREATE TABLE IF NOT EXISTS demandes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
                 "source TEXT, depot TEXT, branche TEXT, commit_ TEXT, verifier INTEGER, "
                 "etat TEXT, tentatives INTEGER DEFAULT 0, message TEXT DEFAULT '', "
-                "recue TEXT, fin TEXT)"
+                "recue TEXT, fin TEXT, nom_source TEXT DEFAULT '', centres TEXT DEFAULT '')"
             )
             db.execute("CREATE INDEX IF NOT EXISTS demandes_etat ON demandes(etat, id)")
+            _add_columns(db)
             yield db
         finally:
             db.close()
@@ -92,22 +115,27 @@ class PublicationQueue:
         branch: str,
         commit: str | None = None,
         validate: bool = True,
+        target: Source | None = None,
     ) -> Request:
-        """Record a request (or return the waiting one that already asks the same)."""
+        """Record a request (or return the waiting one that already asks the same).
+        `target`: the `[[sources]]` repository to publish (None: the main one)."""
+        name = target.nom if target else MAIN
+        centres = json.dumps(list(target.centres) if target else [])
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM demandes WHERE etat IN (?, ?) AND depot=? AND "
-                "branche=? AND commit_ IS ? AND verifier=? ORDER BY id DESC LIMIT 1",
-                (WAITING, RUNNING, remote, branch, commit, int(validate)),
+                "branche=? AND commit_ IS ? AND verifier=? AND nom_source=? "
+                "ORDER BY id DESC LIMIT 1",
+                (WAITING, RUNNING, remote, branch, commit, int(validate), name),
             ).fetchone()
             if row is not None and row[6] == WAITING:
                 db.execute("COMMIT")
                 return Request(*_decode(row))
             cursor = db.execute(
-                "INSERT INTO demandes (source, depot, branche, commit_, verifier, etat, recue) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (source, remote, branch, commit, int(validate), WAITING, now_iso()),
+                "INSERT INTO demandes (source, depot, branche, commit_, verifier, etat, recue, "
+                "nom_source, centres) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, remote, branch, commit, int(validate), WAITING, now_iso(), name, centres),
             )
             request_id = cursor.lastrowid
             db.execute("COMMIT")
@@ -178,29 +206,29 @@ class PublicationQueue:
         with self._db() as db:
             db.execute("UPDATE demandes SET etat=? WHERE etat=?", (WAITING, RUNNING))
         while True:
-            waiting = [
-                r
-                for r in self.pending()
-                if r.state == WAITING and (r.remote, r.branch, r.validate) not in tried
-            ]
+            waiting = [r for r in self.pending() if r.state == WAITING and r.key not in tried]
             if not waiting:
                 return done
-            first = waiting[0]
-            key = (first.remote, first.branch, first.validate)
+            key = waiting[0].key
             # The newest request for the same branch of the same repository covers the
             # older ones (a branch only moves forward); a request that must be validated
             # is never covered by one that need not be.
-            group = [r for r in waiting if (r.remote, r.branch, r.validate) == key]
+            group = [r for r in waiting if r.key == key]
             newest = group[-1]
             ids = [r.id for r in group]
             self._set(ids, RUNNING, "publication en cours")
-            result = publisher.publish(
-                newest.remote,
-                newest.branch,
-                validate=newest.validate,
-                source=newest.source,
-                commit=newest.commit,
-            )
+            if newest.target != MAIN:
+                result = publisher.publish_source(
+                    newest.as_source(publisher.sources), requested_by=newest.source
+                )
+            else:
+                result = publisher.publish(
+                    newest.remote,
+                    newest.branch,
+                    validate=newest.validate,
+                    source=newest.source,
+                    commit=newest.commit,
+                )
             message = result.summary()
             if result.outcome in (PUBLISHED, UNCHANGED):
                 self._set(ids, DONE, message, attempt=True)
@@ -238,10 +266,26 @@ class _Busy(Exception):
     pass
 
 
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Queues written before `[[sources]]` get the source's columns (once, by whichever
+    process gets there first)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(demandes)")}
+    for name in ("nom_source", "centres"):
+        if name not in columns:
+            with contextlib.suppress(sqlite3.OperationalError):  # added meanwhile by another
+                db.execute(f"ALTER TABLE demandes ADD COLUMN {name} TEXT DEFAULT ''")
+
+
 def _decode(row: tuple) -> tuple:
     values = list(row)
     values[5] = bool(values[5])
     values[8] = values[8] or ""
+    values[11] = values[11] or MAIN
+    try:
+        centres = json.loads(values[12] or "[]")
+    except ValueError:
+        centres = []
+    values[12] = tuple(c for c in centres if isinstance(c, str))
     return tuple(values)
 
 

@@ -83,7 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .dissemination import api, discovery, embed, feeds, oai
     from .pages import browse, files, home, resources, search
     from .pages import territories as territory_pages
-    from .publishing import hooks
+    from .publishing import hooks, status
     from .statistics import review
     from .statistics import views as statistics
 
@@ -134,6 +134,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (feeds.bp, api.bp, discovery.bp, oai.bp, embed.bp):  # dissemination
         app.register_blueprint(blueprint)
     app.register_blueprint(hooks.bp)  # publishing
+    app.register_blueprint(status.bp)
     for blueprint in (statistics.bp, review.bp):  # statistics and annual reviews
         app.register_blueprint(blueprint)
     app.register_blueprint(agenda.views.bp)  # the agenda: its page and its calendars

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from indexer.commands import IndexInContent, update_index
+from indexer.commands import ContentUnavailable, IndexInContent, update_index
 from indexer.store import IndexLocked
 from kb.config import Settings
 from kb.french import plural
@@ -70,9 +70,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    from publishing.sources import online_content
+
     try:
-        report = update_index(settings)
-    except (IndexLocked, IndexInContent) as exc:
+        # With [[sources]], the version online is read from its commits, not the folder.
+        with online_content(settings) as online:
+            report = update_index(settings, online=online)
+    except (IndexLocked, IndexInContent, ContentUnavailable) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 1
     print(("Index reconstruit : " if report.rebuilt else "Index mis à jour : ") + report.summary())

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 from publishing.harvest import harvest_summary
 from publishing.publisher import publication_status
 from publishing.queue import PublicationQueue
+from publishing.sources import load_sources, source_statuses
 
 from ..core.catalogue import current_catalogue
 from .browse import PILLAR_DESCRIPTIONS, Entry, centre_entries
@@ -88,6 +89,9 @@ def health():
                 PublicationQueue(current_catalogue().settings.index).pending()
             ),
             moissons=harvest_summary(current_catalogue().settings.index),
+            sources=source_statuses(
+                current_catalogue().settings.index, load_sources(current_catalogue().settings)
+            ),
         )
     response.headers["Cache-Control"] = "no-store"
     return response
