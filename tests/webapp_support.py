@@ -263,6 +263,7 @@ PATH_VALUES = {
     "year": "2024",
     "code": "76",
     "token": "jeton-invalide",
+    "source": "nord",  # a [[sources]] name (webhook)
 }
 TERMS = {"browse.pilier": "cohesion-sociale", "browse.thematique": "mobilite"}
 TERMS["browse.dispositif"] = "asv"

@@ -143,20 +143,20 @@ def git_push() -> Response:
     return answer(problem[0], statut="refuse", raison=problem[1])
 
 
-@bp.post("/hooks/git/<name>")
-def source_push(name: str) -> Response:
+@bp.post("/hooks/git/<source>")
+def source_push(source: str) -> Response:
     webhook = current_webhook()
-    source = webhook.sources.get(name)
-    if source is None:
+    found = webhook.sources.get(source)
+    if found is None:
         abort(404)  # no such source, or no secret: no webhook
     body = _read_body()
     if isinstance(body, Response):
         return body
-    problem = signature_problem(source.secret, body)
+    problem = signature_problem(found.secret, body)
     if problem is not None:
-        log.warning("Webhook de la source %s refusé : %s", source.nom, problem[1])
+        log.warning("Webhook de la source %s refusé : %s", found.nom, problem[1])
         return answer(problem[0], statut="refuse", raison=problem[1])
-    return _queue_push(webhook, body, source)
+    return _queue_push(webhook, body, found)
 
 
 def _queue_push(webhook: Webhook, body: bytes, source: Source | None) -> Response:
