@@ -452,7 +452,10 @@ class Publisher:
         origin: dict = {"sources": records}
         if isinstance(info.get("commit"), str):
             origin.update(commit=info["commit"], branche=info.get("branche"))
-        paths = sorted({p for c in changes for p in c.paths}) if same_centres else None
+        # Only what changed is read; a source whose centres changed in the configuration is
+        # read whole (a centre it no longer provides goes to another source, or offline).
+        moved = record is not None and not same_centres
+        paths = None if moved else sorted({p for c in changes for p in c.paths})
         try:
             rest = main_tree(self.index, info)
         except LookupError:

@@ -666,3 +666,30 @@ def test_kill_9_while_publishing_a_source_leaves_its_old_or_new_commit_whole(
         # The next run (the request stayed in the queue) brings it to the new commit.
         assert cli.main(command) == 0, target
         assert instance.online("nord") == new and instance.ids() == expected[new], target
+
+
+def test_a_source_whose_centres_change_in_the_configuration_is_read_again(
+    instance: Instance,
+) -> None:
+    gamma_card = '---\nnom: Centre Gamma\nregion: "11"\n---\n'
+    instance.nord.write("centre-gamma/_centre.md", gamma_card)
+    instance.nord.write("centre-gamma/atelier.md", resource("Un atelier d'écriture"))
+    instance.nord.commit()
+    # Not declared yet: refused, file by file.
+    assert cli.main(["sync", "--source", "nord", *instance.options()]) == 1
+    assert instance.ids("écriture") == set()
+
+    text = instance.config.read_text(encoding="utf-8")
+    instance.config.write_text(
+        text.replace('centres = ["centre-alpha"]', 'centres = ["centre-alpha", "centre-gamma"]'),
+        encoding="utf-8",
+    )
+    assert cli.main(["sync", "--source", "nord", *instance.options()]) == 0
+    assert instance.ids("écriture") == {"centre-gamma/atelier"}
+    assert instance.info()["sources"]["nord"]["centres"] == ["centre-alpha", "centre-gamma"]
+
+    # The centre taken back from the source (same commit): it goes offline.
+    instance.config.write_text(text, encoding="utf-8")
+    assert cli.main(["sync", "--source", "nord", *instance.options()]) == 0
+    assert instance.ids("écriture") == set()
+    assert instance.ids() == ALPHA | BETA
