@@ -38,6 +38,7 @@ from pathlib import Path
 from indexer.build import Indexer, UpdateReport
 from indexer.published import published_state
 from indexer.store import IndexFolder, IndexLocked, exclusive_lock, now_iso, write_atomically
+from kb.config import SOURCE_NAME
 from kb.french import plural
 from kb.gitsource import Change, Git, GitError, GitTreeSource, clean_environment
 from kb.publication import (
@@ -378,6 +379,8 @@ class Publisher:
                 tree.close()
 
     def _publish_source(self, source: Source) -> PublishResult:
+        if not SOURCE_NAME.match(source.nom):  # it names the mirror: never a path
+            return PublishResult(REFUSED, message=f"nom de source invalide « {source.nom[:80]} »")
         for other in self.sources:
             shared = sorted(set(other.centres) & set(source.centres))
             if other.nom != source.nom and shared:
@@ -516,6 +519,9 @@ class Publisher:
     # --- the record
 
     def _record_source(self, result: PublishResult, source: Source, requested_by: str) -> None:
+        if not SOURCE_NAME.match(source.nom):
+            log.warning("Source au nom invalide non publiée : %r", source.nom[:80])
+            return
         write_attempt(
             self.index,
             source.nom,

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from indexer.store import IndexFolder, write_atomically
-from kb.config import Settings
+from kb.config import SOURCE_NAME, Settings
 from kb.gitsource import Git, GitTreeSource, clean_environment
 from kb.source import SourceEntry, is_hidden
 
@@ -107,11 +107,18 @@ def strip_credentials(url: str) -> str:
 
 
 def mirror_path(index: Path | str, name: str) -> Path:
+    _check_name(name)
     return Path(index) / SOURCES_DIR / f"{name}.git"
 
 
 def status_path(index: Path | str, name: str) -> Path:
+    _check_name(name)
     return Path(index) / SOURCES_DIR / f"{name}.json"
+
+
+def _check_name(name: str) -> None:
+    if not SOURCE_NAME.match(name):  # a name becomes a file name: never a path
+        raise ValueError(f"nom de source invalide « {name[:80]} »")
 
 
 # --- what is online -------------------------------------------------------------------------

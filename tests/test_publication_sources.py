@@ -247,6 +247,11 @@ def test_a_local_bare_repository_written_by_the_instance_is_published(
     thief = Source("voleur", str(harvest.bare), "main", ("centre-alpha",))
     stolen = publish_source([*configured, thief], instance.index, "voleur")
     assert stolen.outcome == REFUSED and "« nord »" in stolen.message
+    # A name is never a path.
+    escape = Source("../../evasion", str(harvest.bare), "main", ("centre-delta",))
+    escaped = publish_source([*configured, escape], instance.index, escape.nom)
+    assert escaped.outcome == REFUSED and "nom de source invalide" in escaped.message
+    assert not (instance.root / "evasion.git").exists()
 
 
 # --- kb index in multi-source mode --------------------------------------------------------
