@@ -275,20 +275,15 @@ class GitOutput:
                 staged.run("read-tree", head)
             else:
                 staged.run("read-tree", "--empty")
-            entries = []
+            # One --index-info list: mode 0 removes a path (--force-remove wants a work tree).
+            entries = [f"0 {'0' * 40}\t{rel}" for rel in deletes]
             for rel, data in writes.items():
                 sha = staged.run("hash-object", "-w", "--stdin", input=data).decode().strip()
                 entries.append(f"100644 {sha}\t{rel}")
             if entries:
                 staged.run(
-                    "update-index", "--add", "-z", "--index-info",
+                    "update-index", "-z", "--index-info",
                     input="".join(e + "\0" for e in entries).encode("utf-8"),
-                )  # fmt: skip
-            removed = [rel for rel in deletes]
-            if removed:
-                staged.run(
-                    "update-index", "--force-remove", "-z", "--stdin",
-                    input="".join(r + "\0" for r in removed).encode("utf-8"),
                 )  # fmt: skip
             tree = staged.run("write-tree").decode().strip()
         identity = {
@@ -543,16 +538,41 @@ def valid_name(nom: str) -> bool:
     return bool(ID_PATTERN.match(nom)) and len(nom) <= 60
 
 
+def harvest_source_name(nom: str) -> str:
+    """The name under which a harvest repository is published among the sources."""
+    return f"moisson-{nom}"
+
+
 def publish_harvest(settings, nom: str, repository: Path, centres: list[str]) -> str:
-    """Ask for the harvest repository to be published for its centres (the sources of
-    the instance, publishing/sources.py); the message to show."""
+    """Publish the harvest repository as one of the instance's sources, for its centres
+    (publishing/sources.py): validated like a push, it may only change its own centre
+    folders, and a refusal keeps its previous commit online. The message to show."""
     try:
-        from . import sources  # noqa: F401
-    except ImportError:
+        from .sources import Source, load_sources, publish_source
+    except ImportError:  # an instance without several sources
         return (
             f"Moisson enregistrée dans {repository} (centres : {', '.join(centres) or 'aucun'}). "
-            "Cette version ne sait pas encore publier un dépôt de moisson à côté du dépôt "
+            "Cette version ne sait pas publier un dépôt de moisson à côté du dépôt "
             "principal : utilisez « kb moissonner … --sortie DOSSIER » puis « kb index » "
             "(voir docs/deploiement.md)."
         )
-    return f"Moisson enregistrée dans {repository}."
+    from .publisher import PUBLISHED, UNCHANGED
+
+    source = Source(
+        nom=harvest_source_name(nom),
+        depot=str(repository),
+        branche=BRANCH.removeprefix("refs/heads/"),
+        centres=tuple(centres),
+    )
+    configured = [s for s in load_sources(settings) if s.nom != source.nom]
+    result = publish_source(
+        [*configured, source],
+        settings.index,
+        source.nom,
+        requested_by=f"kb moissonner {nom}",
+        lock_timeout=settings["attente_verrou"],
+    )
+    lines = "".join(f"\n  {line}" for line in result.lines)
+    if result.outcome in (PUBLISHED, UNCHANGED):
+        return f"Publication ({', '.join(centres)}) : {result.summary()}.{lines}"
+    return f"erreur : publication non faite : {result.summary()}{lines}"

@@ -6,6 +6,7 @@ Changes and deletions on the regional side reach the national one at the next ru
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -198,6 +199,7 @@ def test_changes_and_deletions_reach_the_national_instance(regional, tmp_path, c
 
 def test_git_repository_of_the_harvest_gets_one_commit_per_run(regional, tmp_path, capsys):
     national = tmp_path / "national"
+    time.sleep(1.1)  # OAI-PMH dates are in seconds (see above)
     assert harvest(regional.url, national) == 0
     repository = repository_path(national / "index", "regional")
     log = subprocess.run(
@@ -224,7 +226,59 @@ def test_git_repository_of_the_harvest_gets_one_commit_per_run(regional, tmp_pat
         check=True,
     ).stdout.splitlines()
     assert len(log) == 1
+    # A deletion: a second commit, without the file.
+    removed = next(
+        p for p in regional.content.glob("crpv-demo-nord/*.md") if p.name != "_centre.md"
+    )
+    removed.unlink()
+    regional.reindex()
+    assert harvest(regional.url, national) == 0
+    tree = subprocess.run(
+        ["git", f"--git-dir={repository}", "ls-tree", "-r", "--name-only", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert (
+        f"crpv-demo-nord/{removed.name}" in files and f"crpv-demo-nord/{removed.name}" not in tree
+    )
+    assert len(tree) == len(files) - 1
     capsys.readouterr()
     assert cli.main(["moissonner", "--etat", "--json", "--index", str(national / "index")]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert [run["resultat"] for run in shown["regional"]["executions"]] == ["reussie", "reussie"]
+    assert [run["resultat"] for run in shown["regional"]["executions"]] == ["reussie"] * 3
+
+
+def test_harvest_repository_is_published_as_one_of_the_sources(regional, tmp_path, capsys):
+    """Without --sortie, the harvest repository is published as a source of the instance
+    (publishing/sources.py), for the centres it holds; deletions follow."""
+    if importlib.util.find_spec("publishing.sources") is None:
+        # An instance without several sources says how to publish instead.
+        assert harvest(regional.url, tmp_path / "national") == 0
+        assert "--sortie" in capsys.readouterr().out
+        return
+    from publishing.sources import live_info
+
+    national = tmp_path / "national"
+    time.sleep(1.1)  # OAI-PMH dates are in seconds (see above)
+    assert harvest(regional.url, national) == 0
+    assert "Publication (" in capsys.readouterr().out
+    original = regional.metadata()
+    harvested = {m["id"]: m for m in SearchIndex(national / "index").all_metadata()}
+    assert set(harvested) == set(original)
+    for resource_id, meta in original.items():
+        copy = harvested[resource_id]
+        assert {k: copy[k] for k in COMPARED} == {k: meta[k] for k in COMPARED}, resource_id
+    assert facets(national / "index") == facets(regional.index)
+    record = live_info(national / "index")["sources"]["moisson-regional"]
+    assert sorted(record["centres"]) == sorted({m["centre"] for m in original.values()})
+
+    removed = next(
+        p for p in regional.content.glob("crpv-demo-aura/*.md") if p.name != "_centre.md"
+    )
+    removed.unlink()
+    regional.reindex()
+    assert harvest(regional.url, national) == 0
+    ids = {m["id"] for m in SearchIndex(national / "index").all_metadata()}
+    assert f"crpv-demo-aura/{removed.stem}" not in ids
+    assert ids == set(regional.metadata())
