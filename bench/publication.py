@@ -1,6 +1,7 @@
 """End-to-end publication benchmark: from `git push` to the change found through the API.
 
     python -m bench.publication --sizes 1000 10000 100000 [--pushes 15] [--output docs/performance.md]
+                                [--service]
 
 For each size: a corpus (bench.corpus) committed to a bare repository with kb's hooks
 installed (as docs/publier.md describes), published once by `kb sync`, then served by
@@ -10,6 +11,9 @@ gunicorn (2 workers × 4 threads, loopback only). Then, from a centre's clone:
   the new resource (the push returns when the post-receive hook has published; the API
   is then polled every 20 ms);
 - refused pushes: the time until `git push` returns with a file in error.
+
+With --service, `kb publication service` runs next to gunicorn (docs/deploiement.md): the
+post-receive hook then only queues the request and waits for the service.
 
 Every push lands on an index that has lived: each one is a new version built on the
 previous one. Results (median, p95, and the ratio to the smallest size measured in the
@@ -167,16 +171,39 @@ def serve(paths: dict[str, Path], port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn n'a pas démarré")
 
 
+def start_service(paths: dict[str, Path]) -> subprocess.Popen:
+    """`kb publication service` for this instance, ready to take requests."""
+    from publishing.service import is_running
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kb.cli", "publication", "service", "--index", paths["index"]]
+        + ["--content", paths["deploy"], "--config", paths["config"]],
+        cwd=ROOT,
+        env=git_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not is_running(paths["index"]):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("le service de publication n'a pas démarré")
+        time.sleep(0.1)
+    time.sleep(1)  # past its start (vocabularies, territories)
+    return process
+
+
 def found(port: int, word: str) -> bool:
     url = f"http://127.0.0.1:{port}/api/v1/recherche?q={word}"
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())["total"] > 0
 
 
-def measure(size: int, pushes: int) -> dict:
+def measure(size: int, pushes: int, service: bool = False) -> dict:
     paths = setup(size)
     port = free_port()
     server = serve(paths, port)
+    publisher = start_service(paths) if service else None
     clone = paths["base"] / f"clone-{time.time_ns()}"
     git("clone", "-q", paths["bare"], clone, cwd=paths["base"])
     env = {**git_env(), "KB_PUSHER": "doc-bench"}
@@ -222,6 +249,9 @@ def measure(size: int, pushes: int) -> dict:
             assert push.returncode != 0 and "2024-13-45" in push.stderr, push.stderr
             git("reset", "-q", "--hard", "HEAD~1", cwd=clone)
     finally:
+        if publisher is not None:
+            publisher.terminate()
+            publisher.wait(60)
         server.terminate()
         server.wait(30)
         shutil.rmtree(clone, ignore_errors=True)
@@ -265,10 +295,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--pushes", type=int, default=15)
     parser.add_argument("--output", type=Path)
+    parser.add_argument(
+        "--service",
+        action="store_true",
+        help="avec le service de publication (kb publication service) à côté de gunicorn",
+    )
     args = parser.parse_args()
     results = []
     for size in args.sizes:
-        result = measure(size, args.pushes)
+        result = measure(size, args.pushes, args.service)
         print(json.dumps({**result, "median": statistics.median(result["published"])}))
         results.append(result)
     text = report(results)

@@ -131,6 +131,19 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         "traiter", parents=[parent], help="publier les demandes en attente"
     )
     work.set_defaults(handler=run_work)
+    service = queue_actions.add_parser(
+        "service",
+        parents=[parent],
+        help="service résident qui publie les demandes dès leur arrivée (facultatif)",
+        description="Reste au premier plan et publie chaque demande de la file dès son "
+        "arrivée (elle est regardée toutes les 50 ms) ; les demandes en échec sont "
+        "reprises toutes les minutes. Les crochets de git et kb sync se contentent alors de "
+        "mettre leur demande en file et d'attendre son résultat, sans charger l'indexeur : "
+        "une poussée rend la main plus vite. Un seul service par index ; arrêt propre par "
+        "SIGTERM ou Ctrl+C (la publication en cours est terminée). Journal en français sur "
+        "la sortie d'erreur. Voir docs/deploiement.md (unité systemd).",
+    )
+    service.set_defaults(handler=run_service)
     show = queue_actions.add_parser(
         "etat", parents=[parent], help="version en ligne et dernières demandes"
     )
@@ -304,24 +317,38 @@ def _publisher(settings: Settings, publication: PublicationSettings):
 
 
 def _publish_requests(settings: Settings, publication: PublicationSettings, asks: list[dict]):
-    """Put requests in the queue, work it, and wait for each: [(request, result)] (the
-    result is None when another worker, or a newer request, published it); None when no
-    publisher can be made (the French reason is printed)."""
-    from .publisher import PUBLICATION_WAIT, PublicationError
-    from .queue import PublicationQueue
+    """Put requests in the queue, have them worked, and wait for each: the requests as
+    they ended (their `lines` and `message` say what became of them); None when no
+    publisher can be made (the French reason is printed).
 
+    When the publication service runs (publishing/service.py), it works them: this process
+    only waits, without importing the publisher. If the service stops meanwhile (killed,
+    stopped), the queue is worked here, as without it."""
+    from .queue import FINAL, PublicationQueue
+    from .results import PUBLICATION_WAIT, PublicationError
+    from .service import is_running
+
+    queue = PublicationQueue(settings.index)
+    requests = None
+    if is_running(settings.index):
+        requests = [queue.add(**ask) for ask in asks]
+
+        def alive() -> bool:
+            return is_running(settings.index)
+
+        waited = [queue.wait_for(r.id, PUBLICATION_WAIT, alive) or r for r in requests]
+        if all(r.state in FINAL for r in waited) or alive():
+            return waited
+        # The service is gone before the end: what it left is worked here.
     try:
         publisher = _publisher(settings, publication)
     except PublicationError as exc:
         _say(f"erreur : {exc}")
         return None
-    queue = PublicationQueue(settings.index)
-    requests = [queue.add(**ask) for ask in asks]
-    results = dict((r.id, res) for r, res in queue.work(publisher, wait=PUBLICATION_WAIT))
-    return [
-        (queue.wait_for(request.id, PUBLICATION_WAIT) or request, results.get(request.id))
-        for request in requests
-    ]
+    if requests is None:
+        requests = [queue.add(**ask) for ask in asks]
+    queue.work(publisher, wait=PUBLICATION_WAIT)
+    return [queue.wait_for(request.id, PUBLICATION_WAIT) or request for request in requests]
 
 
 def _publish_push(settings: Settings, publication: PublicationSettings, commit: str) -> int:
@@ -337,8 +364,8 @@ def _publish_push(settings: Settings, publication: PublicationSettings, commit: 
     done = _publish_requests(settings, publication, [ask])
     if done is None:
         return 1
-    [(request, result)] = done
-    for line in result.lines if result else []:
+    [request] = done
+    for line in request.lines:
         _say(line)
     if request.state == DONE:
         _say(f"Publication : {request.message} (version {commit[:10]}).")
@@ -373,14 +400,14 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
     done = _publish_requests(settings, publication, [ask])
     if done is None:
         return 2
-    return 0 if _report(*done[0], label="") else 1
+    return 0 if _report(done[0], label="") else 1
 
 
-def _report(request, result, label: str) -> bool:
+def _report(request, label: str) -> bool:
     """Print what became of one request of `kb sync`; whether it is online."""
     from .queue import DONE
 
-    for line in result.lines if result else []:
+    for line in request.lines:
         _say(line)
     if request.state == DONE:
         print(f"{label}Publication : {request.message}.")
@@ -424,9 +451,7 @@ def _sync_sources(args, settings: Settings, publication: PublicationSettings, so
         return 2
     labels = [f"source « {s.nom} » : " for s in chosen] + ["dépôt principal : "] * main
     failed = [
-        label
-        for (request, result), label in zip(done, labels, strict=True)
-        if not _report(request, result, label)
+        label for request, label in zip(done, labels, strict=True) if not _report(request, label)
     ]
     if failed and len(done) > 1:
         _say(f"{len(failed)} publication(s) sur {len(done)} non faite(s) : voir ci-dessus.")
@@ -470,13 +495,71 @@ def run_work(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(result.ok for _request, result in worked) else 1
 
 
+def run_service(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .publisher import PublicationError
+    from .queue import PublicationQueue
+    from .service import ServiceRunning, is_running, serve
+
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+        force=True,
+    )
+    for level, name in ((logging.INFO, "info"), (logging.WARNING, "avertissement")):
+        logging.addLevelName(level, name)
+    logging.addLevelName(logging.ERROR, "erreur")
+    if is_running(settings.index):  # said at once, before loading the publisher
+        _say(
+            f"erreur : un service de publication tourne déjà pour l'index {settings.index} : "
+            "un seul service par index"
+        )
+        return 1
+    try:
+        publication = PublicationSettings.from_settings(settings)
+        publisher = _publisher(settings, publication)
+    except (ConfigError, PublicationError) as exc:
+        _say(f"erreur : {exc}")
+        return 2
+    stop = threading.Event()
+
+    def on_signal(number: int, _frame) -> None:
+        if not stop.is_set():
+            logging.getLogger(__name__).info(
+                "signal %s reçu : arrêt après la publication en cours", signal.Signals(number).name
+            )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        serve(PublicationQueue(settings.index), publisher, stop)
+    except ServiceRunning as exc:
+        _say(f"erreur : {exc}")
+        return 1
+    return 0
+
+
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
     from .publisher import publication_status
     from .queue import PublicationQueue
+    from .service import is_running
     from .sources import load_sources, source_statuses
 
     status = publication_status(settings.index) or {}
     sources = source_statuses(settings.index, load_sources(settings))
+    print(
+        "Service de publication : "
+        + (
+            "en marche"
+            if is_running(settings.index)
+            else "arrêté (chaque demande est traitée par le processus qui la fait)"
+        )
+    )
     if status.get("commit") or not sources:
         print(f"En ligne : {status.get('commit') or 'aucune version publiée depuis git'}")
     for source in sources:

@@ -32,7 +32,7 @@ import logging
 import subprocess
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from indexer.build import Indexer, UpdateReport
@@ -49,6 +49,15 @@ from kb.publication import (
     validate_tree,
 )
 
+from .results import (  # re-exported: the names callers have always imported from here
+    FAILED,
+    PUBLICATION_WAIT,
+    PUBLISHED,
+    REFUSED,
+    UNCHANGED,
+    PublicationError,
+    PublishResult,
+)
 from .sources import (
     CompositeSource,
     Source,
@@ -67,40 +76,8 @@ LOCK_FILE = "publication.verrou"
 MIRROR = "depot.git"
 PUBLISHED_REF = "refs/kb/publication"  # the fetched branch, in the mirror
 DEPLOYED_REF = "refs/kb/deploye"  # the commit checked out, in the deployed folder
-PUBLICATION_WAIT = 300.0  # seconds to wait for a publication already running
 FETCH_TIMEOUT = 600.0  # a fetch that hangs (network, prompt) must not hold the lock forever
 MAX_RECORDED_LINES = 50
-
-PUBLISHED, UNCHANGED, REFUSED, FAILED = "publiee", "inchangee", "refusee", "erreur"
-
-
-class PublicationError(Exception):
-    """A publication that cannot run (French message)."""
-
-
-@dataclass
-class PublishResult:
-    outcome: str  # PUBLISHED, UNCHANGED, REFUSED or FAILED
-    commit: str | None = None
-    report: UpdateReport | None = None
-    lines: list[str] = field(default_factory=list)  # problems found, in French
-    message: str = ""
-    checked: int | None = None  # files validated (None: not validated here)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (PUBLISHED, UNCHANGED)
-
-    def summary(self) -> str:
-        """The one line the pusher reads."""
-        if self.outcome == PUBLISHED and self.report is not None:
-            report = self.report
-            return (
-                f"{plural(len(report.added), 'ressource publiée', 'ressources publiées')}, "
-                f"{plural(len(report.updated), 'mise à jour', 'mises à jour')}, "
-                f"{plural(len(report.deleted), 'retirée', 'retirées')}"
-            )
-        return self.message
 
 
 def read_status(index: Path | str) -> dict:
@@ -541,8 +518,10 @@ class Publisher:
         )
         text += "".join(f"\n  {line}" for line in result.lines)
         append_log(self.settings.log_file, text)
-        level = logging.INFO if result.ok else logging.WARNING
-        log.log(level, "Source %s : %s — %s", source.nom, result.outcome, result.summary())
+        # INFO, whatever the outcome: the caller reports it (to the pusher, in the service's
+        # journal); a warning here would reach the pusher twice through logging's last
+        # resort, and only when the request is worked in the pusher's own process.
+        log.info("Source %s : %s — %s", source.nom, result.outcome, result.summary())
 
     def _record(self, result: PublishResult, source: str, remote: str, branch: str) -> None:
         status = read_status(self.index)
@@ -563,5 +542,4 @@ class Publisher:
         text = f"publication ({source}) {where} : {result.outcome} — {result.summary()}"
         text += "".join(f"\n  {line}" for line in result.lines)
         append_log(self.settings.log_file, text)
-        level = logging.INFO if result.ok else logging.WARNING
-        log.log(level, "Publication %s : %s", result.outcome, result.summary())
+        log.info("Publication %s : %s", result.outcome, result.summary())  # see _record_source

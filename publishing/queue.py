@@ -27,14 +27,18 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.store import exclusive_lock, now_iso
 
-from .publisher import FAILED, PUBLISHED, REFUSED, UNCHANGED, Publisher, PublishResult
+from .results import FAILED, PUBLISHED, REFUSED, UNCHANGED, PublishResult
 from .sources import MAIN, Source
+
+if TYPE_CHECKING:  # the publisher loads the indexer: those who only queue never need it
+    from .publisher import Publisher
 
 QUEUE_FILE = "file-publication.sqlite"
 WORKER_LOCK = "file-publication.verrou"
@@ -47,6 +51,9 @@ WAITING, RUNNING, DONE, REFUSED_STATE, ABANDONED = (
 )
 MAX_ATTEMPTS = 5
 FINAL = (DONE, REFUSED_STATE, ABANDONED)
+MAX_LINES = 500  # result lines kept with a request (the log file has them all)
+MAX_LINE_LENGTH = 2000
+WAIT_POLL = 0.02  # seconds between two looks at a request being worked
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class Request:
     finished: str | None
     target: str = MAIN  # the `[[sources]]` name; MAIN: the main repository
     centres: tuple[str, ...] = ()  # the centres of that source, when it was asked
+    # What its publication printed (errors, warnings), for a process that waited for it.
+    lines: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple:
@@ -81,7 +90,7 @@ class Request:
 
 _COLUMNS = (
     "id, source, depot, branche, commit_, verifier, etat, tentatives, message, recue, fin, "
-    "nom_source, centres"
+    "nom_source, centres, lignes"
 )
 
 
@@ -90,20 +99,25 @@ class PublicationQueue:
         self.index = Path(index)
         self.index.mkdir(parents=True, exist_ok=True)
         self.path = self.index / QUEUE_FILE
+        self._ready = False  # the schema was checked by this object (once is enough)
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        fresh = not self._ready or not self.path.exists()  # (the index folder was reset)
         db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS demandes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "source TEXT, depot TEXT, branche TEXT, commit_ TEXT, verifier INTEGER, "
-                "etat TEXT, tentatives INTEGER DEFAULT 0, message TEXT DEFAULT '', "
-                "recue TEXT, fin TEXT, nom_source TEXT DEFAULT '', centres TEXT DEFAULT '')"
-            )
-            db.execute("CREATE INDEX IF NOT EXISTS demandes_etat ON demandes(etat, id)")
-            _add_columns(db)
+            if fresh:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS demandes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                    "source TEXT, depot TEXT, branche TEXT, commit_ TEXT, verifier INTEGER, "
+                    "etat TEXT, tentatives INTEGER DEFAULT 0, message TEXT DEFAULT '', "
+                    "recue TEXT, fin TEXT, nom_source TEXT DEFAULT '', centres TEXT DEFAULT '', "
+                    "lignes TEXT DEFAULT '')"
+                )
+                db.execute("CREATE INDEX IF NOT EXISTS demandes_etat ON demandes(etat, id)")
+                _add_columns(db)
+                self._ready = True
             yield db
         finally:
             db.close()
@@ -164,18 +178,43 @@ class PublicationQueue:
             ).fetchall()
         return [Request(*_decode(r)) for r in rows]
 
-    def _set(self, ids: list[int], state: str, message: str, attempt: bool = False) -> None:
+    def has_new(self) -> bool:
+        """Whether a request waits that no worker has tried yet (cheap enough to ask
+        every few milliseconds: one indexed query, no schema work)."""
+        if not self.path.exists():
+            return False
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            row = db.execute(
+                "SELECT 1 FROM demandes WHERE etat=? AND tentatives=0 LIMIT 1", (WAITING,)
+            ).fetchone()
+        except sqlite3.OperationalError:  # no table yet (created by the first request)
+            return False
+        finally:
+            db.close()
+        return row is not None
+
+    def _set(
+        self,
+        ids: list[int],
+        state: str,
+        message: str,
+        attempt: bool = False,
+        lines: list[str] | None = None,
+    ) -> None:
+        stored = json.dumps(_capped(lines or []), ensure_ascii=False)
         with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             for request_id in ids:
                 db.execute(
                     "UPDATE demandes SET etat=?, message=?, fin=?, "
-                    "tentatives=tentatives+? WHERE id=?",
+                    "tentatives=tentatives+?, lignes=? WHERE id=?",
                     (
                         state,
                         message[:2000],
                         now_iso() if state in FINAL else None,
                         int(attempt),
+                        stored,
                         request_id,
                     ),
                 )
@@ -183,29 +222,41 @@ class PublicationQueue:
 
     # --- the worker
 
-    def work(self, publisher: Publisher, wait: float = 0.0) -> list[tuple[Request, PublishResult]]:
+    def work(
+        self,
+        publisher: Publisher,
+        wait: float = 0.0,
+        stop: Callable[[], bool] | None = None,
+    ) -> list[tuple[Request, PublishResult]]:
         """Publish what is waiting, until nothing is; one worker at a time (another one
         already at work takes what was added: this returns at once, or after `wait`
-        seconds when told to wait for it)."""
+        seconds when told to wait for it). `stop`: asked before each publication; when it
+        says so, the rest is left waiting (for the next worker)."""
         done: list[tuple[Request, PublishResult]] = []
         while True:
             try:
                 with exclusive_lock(self.index / WORKER_LOCK, wait, _Busy()):
-                    done += self._work_locked(publisher)
+                    done += self._work_locked(publisher, stop)
             except _Busy:
+                return done
+            if stop is not None and stop():
                 return done
             # Added between our last look and the release of the lock: look again (a request
             # that failed waits for the next run, not for a tight loop).
-            if not any(r.state == WAITING and not r.attempts for r in self.pending()):
+            if not self.has_new():
                 return done
 
-    def _work_locked(self, publisher: Publisher) -> list[tuple[Request, PublishResult]]:
+    def _work_locked(
+        self, publisher: Publisher, stop: Callable[[], bool] | None
+    ) -> list[tuple[Request, PublishResult]]:
         done = []
         tried: set[tuple] = set()  # a group that failed is not tried again in this run
         # Holding the lock, nothing else is running: a request left running was killed.
         with self._db() as db:
             db.execute("UPDATE demandes SET etat=? WHERE etat=?", (WAITING, RUNNING))
         while True:
+            if stop is not None and stop():
+                return done
             waiting = [r for r in self.pending() if r.state == WAITING and r.key not in tried]
             if not waiting:
                 return done
@@ -229,22 +280,26 @@ class PublicationQueue:
                     source=newest.source,
                     commit=newest.commit,
                 )
-            message = result.summary()
+            message, lines = result.summary(), result.lines
             if result.outcome in (PUBLISHED, UNCHANGED):
-                self._set(ids, DONE, message, attempt=True)
+                self._set(ids, DONE, message, attempt=True, lines=lines)
             elif result.outcome == REFUSED:
-                self._set(ids, REFUSED_STATE, message, attempt=True)
+                self._set(ids, REFUSED_STATE, message, attempt=True, lines=lines)
             else:
                 assert result.outcome == FAILED
                 tried.add(key)
                 retry = [r.id for r in group if r.attempts + 1 < MAX_ATTEMPTS]
                 given_up = [r.id for r in group if r.attempts + 1 >= MAX_ATTEMPTS]
-                self._set(retry, WAITING, message, attempt=True)
-                self._set(given_up, ABANDONED, message, attempt=True)
+                self._set(retry, WAITING, message, attempt=True, lines=lines)
+                self._set(given_up, ABANDONED, message, attempt=True, lines=lines)
             done.append((newest, result))
 
-    def wait_for(self, request_id: int, timeout: float) -> Request | None:
-        """Wait until a request is done (another worker may be working it)."""
+    def wait_for(
+        self, request_id: int, timeout: float, alive: Callable[[], bool] | None = None
+    ) -> Request | None:
+        """Wait until a request is done (another worker may be working it). `alive`:
+        whether the worker counted on is still there; when it is not, the request is
+        returned as it is, unfinished (the caller then works the queue itself)."""
         deadline = time.monotonic() + timeout
         while True:
             request = self.get(request_id)
@@ -252,7 +307,10 @@ class PublicationQueue:
                 return request
             if request.state == WAITING and request.attempts and not self._worker_busy():
                 return request  # failed and waiting for a retry
-            time.sleep(0.1)
+            if alive is not None and not alive():
+                # Looked at again: it may have been finished just before the worker left.
+                return self.get(request_id)
+            time.sleep(WAIT_POLL)
 
     def _worker_busy(self) -> bool:
         try:
@@ -267,10 +325,10 @@ class _Busy(Exception):
 
 
 def _add_columns(db: sqlite3.Connection) -> None:
-    """Queues written before `[[sources]]` get the source's columns (once, by whichever
-    process gets there first)."""
+    """Queues written before `[[sources]]` get the source's columns, and those written
+    before the service the result lines (once, by whichever process gets there first)."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(demandes)")}
-    for name in ("nom_source", "centres"):
+    for name in ("nom_source", "centres", "lignes"):
         if name not in columns:
             with contextlib.suppress(sqlite3.OperationalError):  # added meanwhile by another
                 db.execute(f"ALTER TABLE demandes ADD COLUMN {name} TEXT DEFAULT ''")
@@ -286,12 +344,36 @@ def _decode(row: tuple) -> tuple:
     except ValueError:
         centres = []
     values[12] = tuple(c for c in centres if isinstance(c, str))
+    try:
+        lines = json.loads(values[13] or "[]")
+    except ValueError:
+        lines = []
+    values[13] = (
+        tuple(line for line in lines if isinstance(line, str)) if isinstance(lines, list) else ()
+    )
     return tuple(values)
+
+
+def _capped(lines: list[str]) -> list[str]:
+    """At most MAX_LINES lines of at most MAX_LINE_LENGTH characters; the last one says
+    how many were left out (all of them are in the publication log)."""
+    kept = [line[:MAX_LINE_LENGTH] for line in lines[:MAX_LINES]]
+    if len(lines) > MAX_LINES:
+        kept[-1] = (
+            f"… et {len(lines) - MAX_LINES + 1} autres lignes : voir le journal de publication "
+            "du serveur"
+        )
+    return kept
 
 
 def start_worker(config_file: Path | None, index: Path, content: Path) -> None:
     """Start `kb publication traiter` in its own session: it outlives the web worker that
-    started it, and exits when the queue is empty."""
+    started it, and exits when the queue is empty. Nothing is started when the publication
+    service runs (publishing/service.py): it takes the request within milliseconds."""
+    from .service import is_running
+
+    if is_running(index):
+        return
     command = [
         sys.executable,
         "-m",
