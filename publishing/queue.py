@@ -131,7 +131,7 @@ class PublicationQueue:
         validate: bool = True,
         target: Source | None = None,
     ) -> Request:
-        """Record a request (or return the waiting one that already asks the same).
+        """Record a request (or return the untried waiting one that already asks the same).
         `target`: the `[[sources]]` repository to publish (None: the main one)."""
         name = target.nom if target else MAIN
         centres = json.dumps(list(target.centres) if target else [])
@@ -143,7 +143,10 @@ class PublicationQueue:
                 "ORDER BY id DESC LIMIT 1",
                 (WAITING, RUNNING, remote, branch, commit, int(validate), name),
             ).fetchone()
-            if row is not None and row[6] == WAITING:
+            # The same request already waiting is returned, unless it failed: a new one then
+            # says "try it now" (the service only looks at untried requests between its
+            # rounds); both are worked together and end together.
+            if row is not None and row[6] == WAITING and not row[7]:
                 db.execute("COMMIT")
                 return Request(*_decode(row))
             cursor = db.execute(

@@ -217,6 +217,43 @@ def test_kb_sync_prints_the_lines_the_service_recorded(server: GitServer) -> Non
     assert served.stdout == alone.stdout
 
 
+def test_kb_sync_after_a_failure_is_worked_at_once_by_the_service(
+    server: GitServer, service: Service
+) -> None:
+    """The documented way to retry (kb sync) must not wait for the service's next round
+    of retries, nor answer with the previous failure."""
+    alpha = server.clone()
+    alpha.write("centre-alpha/potagers.md", resource("Des potagers", body="Maraîchage."))
+    commit = alpha.commit()
+    with without_hook(server, "post-receive"):
+        assert alpha.push("doc-alpha").accepted
+    away = server.bare.with_name("depot-absent.git")
+    command = [sys.executable, "-P", "-m", "kb.cli", "sync", "--remote", str(server.bare)]
+
+    def sync() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            command + server.kb_options(),
+            cwd=server.root,
+            env=git_environment(),
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+        )
+
+    server.bare.rename(away)
+    try:
+        failed = sync()
+    finally:
+        away.rename(server.bare)
+    assert failed.returncode == 1, failed.stderr
+    assert PublicationQueue(server.index).recent(1)[0].attempts == 1
+    retried = sync()
+    assert retried.returncode == 0, retried.stderr
+    assert "Publication : 1 ressource publiée" in retried.stdout
+    assert server.published_commit() == commit
+    assert "(kb sync) : erreur" in service.log() and "(kb sync) : publiee" in service.log()
+
+
 def test_a_service_killed_while_a_request_waits_is_not_waited_for(
     server: GitServer, service: Service
 ) -> None:
