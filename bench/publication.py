@@ -65,7 +65,13 @@ Le mot {word} n'apparaît que dans cette fiche.
 
 
 def git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "KB_"))}
+    # As on a server: no git or kb settings from this shell, and hooks that may keep the
+    # compiled modules (a PYTHONDONTWRITEBYTECODE here would make every hook compile again).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "KB_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_CONFIG_NOSYSTEM="1",

@@ -13,15 +13,27 @@ from collections.abc import Sequence
 
 from . import config, territories
 
-COMMAND_MODULES = (
-    "kb.commands",
-    "kb.territory_commands",
-    "indexer.commands",
-    "publishing.commands",
-    "publishing.harvest_commands",
-    "webapp.commands",
-    "alerts.commands",
-)
+# Each command and the module that registers it. A command line naming one of them loads
+# that module only: the git hooks start `kb hooks …` on every push, and importing every
+# area (the indexer, Flask, the alerts) would cost them a quarter of a second. `kb`,
+# `kb --help` and unknown commands load them all. tests/test_cli.py checks this table.
+COMMANDS = {
+    "check": "kb.commands",
+    "new": "kb.commands",
+    "depot": "kb.commands",
+    "territoires": "kb.territory_commands",
+    "index": "indexer.commands",
+    "search": "indexer.commands",
+    "doublons": "indexer.commands",
+    "hooks": "publishing.commands",
+    "sync": "publishing.commands",
+    "publication": "publishing.commands",
+    "moissonner": "publishing.harvest_commands",
+    "serve": "webapp.commands",
+    "apercu": "webapp.commands",
+    "alertes": "alerts.commands",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 # argparse's own messages, in French (argparse looks them up through gettext).
 _ARGPARSE_FR = {
@@ -98,7 +110,15 @@ def _unavailable(module_name: str, exc: ImportError) -> None:
     _BROKEN[module_name] = f"{type(exc).__name__}: {exc}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules a command line needs (all of them unless it names a command)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in COMMANDS and not any(a in ("-h", "--help") for a in argv[: argv.index(first)]):
+        return (COMMANDS[first],)
+    return COMMAND_MODULES
+
+
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     _install_french_argparse()
     parser = Parser(
         prog="kb",
@@ -107,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=Parser)
     subparsers.required = True
     parent = common_options()
-    for module_name in COMMAND_MODULES:
+    for module_name in modules:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -122,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(modules_for(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit:

@@ -311,6 +311,8 @@ class GitTreeSource:
         return self._entries
 
     def entries(self) -> Iterator[SourceEntry]:
+        if self.only is not None and self._entries is None:
+            return iter(self._only_entries())
         tree = self._tree()
         chosen = sorted(tree if self.only is None else self.only & tree.keys())
         sizes = self.git.sizes([tree[p].sha for p in chosen if not tree[p].is_symlink])
@@ -323,6 +325,33 @@ class GitTreeSource:
             else:
                 collected.append(SourceEntry(path, sizes.get(entry.sha, 0)))
         return iter(collected)
+
+    def _only_entries(self) -> list[SourceEntry]:
+        """The entries of the `only` paths, looked up by name: a push of one file to a
+        tree of 100,000 does not list the 100,000 (ls-tree takes the paths as literal
+        names, with sizes)."""
+        wanted = sorted(p for p in self.only or () if not _hidden(p))
+        collected = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            out = self.git.run("ls-tree", "-z", "--long", "--full-tree", self.commit, "--", *chunk)
+            for record in out.split(b"\0"):
+                meta, _, name = record.partition(b"\t")
+                fields = meta.decode("ascii", errors="replace").split()
+                path = _decode(name)
+                if len(fields) != 4 or fields[1] != "blob" or path not in chunk:
+                    continue
+                mode, _kind, sha, size = fields
+                if mode == SYMLINK_MODE:
+                    target = self._reader.read(sha).decode("utf-8", errors="replace")
+                    collected.append(
+                        SourceEntry(path, 0, 0, True, symlink_stays_inside(path, target))
+                    )
+                    self._known[path] = None
+                else:
+                    collected.append(SourceEntry(path, int(size) if size.isdigit() else 0))
+                    self._known[path] = (collected[-1], sha)
+        return sorted(collected, key=lambda e: e.path)
 
     def paths(self) -> set[str]:
         """Every file of the commit (hidden ones and submodules left out)."""

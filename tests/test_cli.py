@@ -543,3 +543,34 @@ def test_settings_tell_which_values_were_given(tmp_path: Path) -> None:
     assert settings.site_url == "http://127.0.0.1:5000"
     from_env = load_settings(environ={"KB_SITE_URL": "https://kb.example.org/"})
     assert from_env.is_set("url_site") and from_env.site_url == "https://kb.example.org"
+
+
+def test_each_command_loads_only_its_module() -> None:
+    """`kb.cli.COMMANDS` names, for every command, the one module that registers it: a
+    command line then imports that module alone (the git hooks start `kb hooks` on each
+    push), and the table cannot drift from what the modules register."""
+    import argparse
+    import subprocess
+    import sys
+
+    from kb import cli
+
+    registered: dict[str, str] = {}
+    for module_name in cli.COMMAND_MODULES:
+        parser = cli.build_parser([module_name])
+        [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        for name in action.choices:
+            registered[name] = module_name
+    assert registered == cli.COMMANDS
+    assert cli.modules_for(["hooks", "pre-receive", "--index", "x"]) == ("publishing.commands",)
+    assert cli.modules_for(["--help"]) == cli.COMMAND_MODULES
+    assert cli.modules_for(["inconnue"]) == cli.COMMAND_MODULES
+    # A hook's command line does not import the search engine, Flask or the alerts.
+    probe = (
+        "import sys\nfrom kb import cli\ncli.build_parser(cli.modules_for(['hooks', 'x']))\n"
+        "print(sorted(m for m in ('whoosh', 'flask', 'alerts', 'webapp') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -195,6 +195,25 @@ def test_symlinks_in_a_git_tree_are_judged_like_on_disk(tmp_path: Path) -> None:
     assert len(wanted) == 3
     assert [p.format() for p in in_git.problems if "lien symbolique" in p.message] == wanted
 
+    # Looked up by name (a push's changed files), without listing the whole tree: the same
+    # entries, the same judgement.
+    only = [
+        "centre-alpha/dedans.md",
+        "centre-alpha/dehors.md",
+        "centre-alpha/remonte.md",
+        "centre-alpha/jardins-partages.md",
+        "centre-alpha/absent.md",
+        ".cache/x.md",
+    ]
+    with GitTreeSource(git_repo, git_repo.resolve_commit("HEAD")) as full:
+        listed = [e for e in full.entries() if e.path in only]
+    with GitTreeSource(git_repo, git_repo.resolve_commit("HEAD"), only) as source:
+        assert list(source.entries()) == listed
+        assert source._entries is None  # the tree was not listed
+        assert source.read("centre-alpha/jardins-partages.md").startswith(b"---")
+        with pytest.raises(FileNotFoundError):
+            source.read("centre-alpha/dedans.md")  # a link is not read through
+
 
 # --- settings -------------------------------------------------------------------------------
 
