@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -29,9 +28,9 @@ import time
 from pathlib import Path
 
 from bench.corpus import CorpusGenerator
-from indexer import duplicates
+from indexer import duplicates, statedb
 from indexer.build import Indexer
-from indexer.store import STATE, IndexFolder
+from indexer.store import IndexFolder
 from kb.loader import load_tree
 from kb.vocabulary import load_vocabularies
 
@@ -85,10 +84,17 @@ def measure(resources: int, planted: int, work: Path) -> dict:
     comparing = time.perf_counter() - started
     fresh.close()
 
-    state = IndexFolder(index).current() / STATE
-    scratch = work / "copie.sqlite"
-    shutil.copy(state, scratch)
-    db = sqlite3.connect(scratch, isolation_level=None)
+    # A copy of the state, written as the next version would write it (indexer/statedb.py).
+    current = IndexFolder(index).current()
+    scratch = work / "copie"
+    scratch.mkdir()
+    with (
+        sqlite3.connect(index / statedb.STATE) as source,
+        sqlite3.connect(scratch / statedb.STATE) as target,
+    ):
+        source.backup(target)
+    number = statedb.generation_number(current) + 1
+    db = statedb.connect(scratch / f"gen-{number:06d}", writable=True)
     rng = random.Random(3)
     one = []
     candidates = []

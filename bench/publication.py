@@ -128,7 +128,7 @@ def setup(size: int) -> dict[str, Path]:
     CorpusGenerator(seed=11).write(seed, size, centres=20)
     git("init", "-q", "--initial-branch=main", seed, cwd=base)
     git("add", "-A", cwd=seed)
-    git("commit", "-q", "-m", "Corpus", cwd=seed)
+    git("-c", "gc.auto=0", "commit", "-q", "-m", "Corpus", cwd=seed)  # no gc left behind
     git("init", "-q", "--bare", "--initial-branch=main", paths["bare"], cwd=base)
     git("push", "-q", paths["bare"], "main", cwd=seed)
     shutil.rmtree(seed)

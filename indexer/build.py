@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,10 @@ from kb.source import ContentSource, FileSystemSource, SourceEntry, is_hidden
 from kb.vocabulary import fingerprint as vocabulary_fingerprint
 from kb.vocabulary import load_vocabularies
 
-from . import duplicates
+from . import duplicates, statedb
 from .documents import Codec, DocumentContext, build_schema, to_document
 from .store import (
     LEGACY_REGISTRY,
-    STATE,
     FileState,
     IndexFolder,
     ObjectStore,
@@ -262,7 +262,8 @@ class Indexer:
 
     def _build_into(self, generation, previous, result, entries, parallel, progress, origin):
         registry = Registry(generation)
-        registry.import_from(previous / STATE if previous else self.folder.root / LEGACY_REGISTRY)
+        if previous is None:  # else the registry goes on (indexer/statedb.py)
+            registry.import_from(self.folder.root / LEGACY_REGISTRY)
         published = [r for r in result.resources.values() if r.is_published]
         registry.sync({r.id: publication(r, result.centres) for r in published})
         registry.record_aliases(_aliases(published))
@@ -285,6 +286,7 @@ class Indexer:
             raise
         ix.close()
         state = StateStore(generation)
+        state.start_over()
         by_path = {r.path: r for r in result.resources.values()}
         upserts = []
         for entry in entries:
@@ -340,9 +342,9 @@ class Indexer:
         """Remove objects that no kept version names any more."""
         keep: set[str] = set()
         for generation in self.folder.kept_generations():
-            if not (generation / STATE).is_file():
+            if not statedb.has_state(generation):
                 continue
-            state = StateStore(generation)
+            state = StateStore(generation, read_only=True)
             try:
                 keep |= state.referenced_objects()
             finally:
@@ -353,7 +355,10 @@ class Indexer:
         """id -> hash of what the live version holds (empty when there is none)."""
         if not self.folder.exists():
             return {}
-        state = StateStore(self.folder.current())
+        try:
+            state = StateStore(self.folder.current(), read_only=True)
+        except sqlite3.Error:
+            return {}
         try:
             return state.indexed_hashes()
         except Exception:  # noqa: BLE001 - an unreadable old state: report as all new
@@ -374,7 +379,8 @@ class Indexer:
             if not self.folder.exists():
                 return self._rebuild(progress, origin)
             info = self.folder.read_info(self.folder.current())
-            if not _opens(self.folder.current()) or not (self.folder.current() / STATE).is_file():
+            current = self.folder.current()
+            if not _opens(current) or not statedb.has_state(current):
                 report = self._rebuild(progress, origin)
                 report.reason = "l'index existant ne peut plus être lu"
                 return report

@@ -49,6 +49,7 @@ from kb import territories
 from kb.model import Resource, resource_url
 from kb.vocabulary import Vocabularies
 
+from . import statedb
 from .analysis import terms
 
 TITLE_MIN = 0.85
@@ -180,7 +181,7 @@ def compare(a: Signature, b: Signature) -> Comparison:
     return Comparison(title, summary_similarity(a.mots_resume, b.mots_resume), agree)
 
 
-# --- storage in a version's etat.sqlite --------------------------------------------------------
+# --- storage in a version's state --------------------------------------------------------------
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS doublons_signatures (id TEXT PRIMARY KEY, centre TEXT, "
@@ -197,6 +198,9 @@ SCHEMA = (
 
 
 def ensure_tables(db: sqlite3.Connection) -> None:
+    """The tables, in a database of its own (an index's state has them: indexer/statedb.py)."""
+    if "doublons_signatures" in statedb.tables(db):
+        return
     for statement in SCHEMA:
         db.execute(statement)
 
@@ -368,8 +372,7 @@ class Group:
 
 def read_groups(db: sqlite3.Connection) -> list[Group]:
     """Every group of the version, by id; [] for a version written before duplicates."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "doublons_groupes" not in tables:
+    if "doublons_groupes" not in statedb.tables(db):
         return []
     members: dict[str, list[Member]] = {}
     for gid, mid, centre, titre, kind in db.execute(

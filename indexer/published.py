@@ -1,11 +1,11 @@
 """What is online, read from an index folder without writing anything: the published state
 that a push is checked against (see kb.publication.PublishedState).
 
-Everything lives in the live version (indexer/store.py):
+Everything is the live version's (indexer/store.py, its state in indexer/statedb.py):
 
-    ids online -> the file of each               etat.sqlite, table fichiers
-    every id ever published -> its centre        etat.sqlite, table publications (registry)
-    every alias ever published -> its centre     etat.sqlite, table alias
+    ids online -> the file of each               state, table fichiers
+    every id ever published -> its centre        state, table publications (registry)
+    every alias ever published -> its centre     state, table alias
     aliases online -> the id they lead to        table alias (retire IS NULL); versions
                                                  written before it: Whoosh's `alias` field
     the commit online                            infos.json of the version
@@ -16,8 +16,7 @@ Everything about where these live is in this module.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -25,55 +24,80 @@ from whoosh.index import EmptyIndexError
 
 from kb.publication import PublishedState, centre_of
 
-from .store import STATE, IndexFolder
+from . import statedb
+from .store import IndexFolder
 
 
-@contextmanager
-def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)) as db:
-        yield db
+class _Lookup(Mapping[str, str]):
+    """A read-only mapping answered by the version's state, one query per key: checking a
+    push looks up the few ids and aliases it declares, and never loads the 100,000 others.
+    Iterating (rare: a centre card removed) reads them all."""
 
+    def __init__(self, db: sqlite3.Connection, one: str, every: str) -> None:
+        self._db, self._one, self._every = db, one, every
 
-def _tables(db: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    def __getitem__(self, key: str) -> str:
+        row = self._db.execute(self._one, (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return row[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([row[0] for row in self._db.execute(self._every)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def items(self):  # one query, not one per key
+        return dict(self._db.execute(self._every).fetchall()).items()
 
 
 def published_state(index_root: Path | str) -> PublishedState:
-    """The published state of an index folder; `known` is False when there is no index."""
+    """The published state of an index folder; `known` is False when there is no index.
+    Its mappings read the live version's state when asked."""
     folder = IndexFolder(Path(index_root).resolve())
     if not folder.exists():
         return PublishedState(known=False)
     generation = folder.current()
-    owners: dict[str, str] = {}
-    online: dict[str, str] = {}
-    invalid: set[str] = set()
-    aliases: dict[str, str] | None = None
-    with _read_only(generation / STATE) as db:
-        tables = _tables(db)
-        if "fichiers" in tables:
-            rows = db.execute("SELECT path, id, indexed, valide FROM fichiers")
-            for path, resource_id, indexed, valid in rows:
-                if indexed and resource_id:
-                    online[resource_id] = path
-                if not valid:
-                    invalid.add(path)
-        if "publications" in tables:
-            for (resource_id,) in db.execute("SELECT id FROM publications"):
-                owners[resource_id] = centre_of(resource_id)
-        if "alias" in tables:
-            aliases = {}
-            for alias, target, centre, removed in db.execute(
-                "SELECT alias, cible, centre, retire FROM alias"
-            ):
-                owners[alias] = centre or centre_of(target)
-                if removed is None:
-                    aliases[alias] = target
-    if aliases is None:  # a version written before the registry kept aliases
+    db = statedb.connect(generation)
+    tables = statedb.tables(db)
+    if "fichiers" in tables:
+        online: Mapping[str, str] = _Lookup(
+            db,
+            "SELECT path FROM fichiers WHERE id = ? AND indexed = 1",
+            "SELECT id, path FROM fichiers WHERE indexed = 1 AND id IS NOT NULL",
+        )
+        invalid = {row[0] for row in db.execute("SELECT path FROM fichiers WHERE valide = 0")}
+    else:
+        online, invalid = {}, set()
+    if "alias" in tables:
+        # An alias belongs to the centre that published it; an id, to its own centre.
+        owner = "COALESCE(centre, substr(cible, 1, instr(cible || '/', '/') - 1))"
+        owners: Mapping[str, str] = _Lookup(
+            db,
+            f"SELECT centre FROM (SELECT {owner} AS centre, 0 AS rang FROM alias WHERE alias = ?1 "
+            "UNION ALL SELECT substr(id, 1, instr(id || '/', '/') - 1), 1 FROM publications "
+            "WHERE id = ?1) ORDER BY rang LIMIT 1",
+            "SELECT id, substr(id, 1, instr(id || '/', '/') - 1) FROM publications "
+            f"WHERE id NOT IN (SELECT alias FROM alias) UNION ALL SELECT alias, {owner} FROM alias",
+        )
+        aliases: Mapping[str, str] = _Lookup(
+            db,
+            "SELECT cible FROM alias WHERE alias = ? AND retire IS NULL",
+            "SELECT alias, cible FROM alias WHERE retire IS NULL",
+        )
+    else:  # a version written before the registry kept aliases: read them all, once
+        known_ids = (
+            [row[0] for row in db.execute("SELECT id FROM publications")]
+            if "publications" in tables
+            else []
+        )
         aliases = _aliases(generation)
+        owners = {i: centre_of(i) for i in known_ids}
         for alias, target in aliases.items():
             owners.setdefault(alias, centre_of(target))
     commit = folder.read_info(generation).get("commit")
-    return PublishedState(
+    return PublishedState(  # the connection closes with the last mapping that uses it
         known=True,
         commit=commit if isinstance(commit, str) and commit else None,
         online=online,

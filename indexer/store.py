@@ -4,22 +4,24 @@
       ACTUEL              name of the live version (replaced atomically)
       verrou              writer lock (flock: released if the process dies)
       objets/ab/abcd…     content-addressed, immutable: rendered pages, attachments
-      gen-000007/         one published version, complete in itself:
+      etat.sqlite         the state of every kept version (indexer/statedb.py): files
+                          indexed (path, hashes, page), attachments, near-duplicates, and
+                          the registry of every id ever published (for 410 pages,
+                          first-publication dates and harvesters)
+      gen-000007/         one published version:
         (Whoosh files)      the search index
-        etat.sqlite         files indexed (path, hashes, page), attachments, and the registry
-                            of every id ever published (kept across versions, for 410 pages,
-                            first-publication dates and harvesters)
         centres.json        the centre cards (name, region, site, rendered presentation)
         infos.json          when, from which commit, with which vocabularies
 
 Every change, even one file, writes a NEW version: Whoosh's segment files are immutable
 (deletions live in the pickled table of contents), so the previous version's files are
-hard-linked into the new folder, `etat.sqlite` is copied, the change is committed there,
-then ACTUEL is replaced. Readers therefore see either the old version or the new one,
-whole: index, registry, centres, pages and attachments change together, and a process
-killed at any line leaves the live version untouched (the next run removes the unfinished
-folder). Objects are written before the version that names them and removed only when no
-kept version names them.
+hard-linked into the new folder, the change is written there and into the state as the
+new version's rows (which no reader of the live version sees), then ACTUEL is replaced.
+Readers therefore see either the old version or the new one, whole: index, registry,
+centres, pages and attachments change together, and a process killed at any line leaves
+the live version untouched (the next run removes the unfinished folder and its rows).
+Objects are written before the version that names them and removed only when no kept
+version names them.
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import statedb
+from .statedb import STATE
+
 log = logging.getLogger(__name__)
 
 POINTER = "ACTUEL"
 LOCK = "verrou"
 REGISTRY = "registre.sqlite"
-STATE = "etat.sqlite"
 INFO = "infos.json"
 PREFIX = "gen-"
 
@@ -92,9 +96,12 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
 
 
 def _sync_files(folder: Path) -> None:
-    """Flush a new version's files to disk before the pointer names it (Whoosh does not)."""
+    """Flush a new version's files to disk before the pointer names it (Whoosh does not).
+    Files hard-linked from the previous version were flushed when they were written."""
     for path in folder.iterdir():
         with contextlib.suppress(OSError):
+            if path.stat().st_nlink > 1:
+                continue
             fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
@@ -136,19 +143,25 @@ class IndexFolder:
         return (stat.st_ino, stat.st_mtime_ns)
 
     def new_generation(self) -> Path:
+        """The folder of the next version, its state ready to be written (the writer lock
+        held)."""
         self.root.mkdir(parents=True, exist_ok=True)
         numbers = [
             int(p.name[len(PREFIX) :])
             for p in self.root.glob(f"{PREFIX}*")
             if p.name[len(PREFIX) :].isdigit()
         ]
-        path = self.root / f"{PREFIX}{max(numbers, default=0) + 1:06d}"
+        number = max(numbers, default=0) + 1
+        path = self.root / f"{PREFIX}{number:06d}"
+        current = self.current_name()
+        online = statedb.generation_number(Path(current)) if current else None
+        statedb.begin(self.root, number, online, self.root / current if current else None)
         path.mkdir()
         return path
 
     def clone(self, previous: Path) -> Path:
         """A new version holding the same index as `previous`: Whoosh's files hard-linked
-        (they are never modified in place), the state database copied."""
+        (they are never modified in place); its state starts as the previous one's."""
         generation = self.new_generation()
         for path in previous.iterdir():
             name = path.name
@@ -159,7 +172,6 @@ class IndexFolder:
                     os.link(path, generation / name)
                 except OSError:  # another file system, or links not allowed: copy
                     shutil.copy2(path, generation / name)
-        copy_database(previous / STATE, generation / STATE)
         for name in (INFO, "centres.json"):
             if (previous / name).is_file():
                 shutil.copy2(previous / name, generation / name)
@@ -183,14 +195,22 @@ class IndexFolder:
         for name in names:
             if name > current:  # an interrupted run
                 shutil.rmtree(self.root / name, ignore_errors=True)
+        online = statedb.generation_number(Path(current))
+        statedb.repair(self.root, online)  # and the rows it wrote
+        kept = []
         for position, name in enumerate(older):
             if position >= len(older) - KEEP_PREVIOUS:
+                kept.append(name)
                 continue
             successor = older[position + 1] if position + 1 < len(older) else current
             replaced = _parse_time(self.read_info(self.root / successor).get("en_ligne_le"))
             if replaced is not None and now - replaced < GRACE_SECONDS:
+                kept.append(name)
                 continue
             shutil.rmtree(self.root / name, ignore_errors=True)
+        oldest = statedb.generation_number(Path(min(kept, default=current)))
+        if oldest is not None:
+            statedb.collect(self.root, oldest)
 
     def kept_generations(self) -> list[Path]:
         return sorted(p for p in self.root.glob(f"{PREFIX}*") if p.is_dir())
@@ -230,17 +250,6 @@ def _parse_time(value: object) -> float | None:
         return dt.datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
         return None
-
-
-def copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of a SQLite database (its WAL included)."""
-    src = sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
 
 
 # --- content-addressed objects: rendered pages and attachments ---------------------------------
@@ -464,31 +473,20 @@ class Piece:
     owner: str  # the resource id that links to it
 
 
-def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-    if read_only:
-        db = sqlite3.connect(
-            f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30, check_same_thread=False
-        )
-    else:
-        db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
 class StateStore:
-    def __init__(self, generation: Path) -> None:
-        self.db = _connect(generation / STATE)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS fichiers (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime_ns INTEGER, hash TEXT, id TEXT, indexed INTEGER, valide INTEGER, page TEXT)"
-        )
-        self.db.execute("CREATE INDEX IF NOT EXISTS fichiers_id ON fichiers(id)")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS pieces (path TEXT, objet TEXT, taille INTEGER, "
-            "ressource TEXT, PRIMARY KEY (path, ressource))"
-        )
-        self.db.execute("CREATE INDEX IF NOT EXISTS pieces_ressource ON pieces(ressource)")
+    """A version's files and attachments (indexer/statedb.py); `read_only` for a version
+    online, writable for the one being written."""
+
+    def __init__(self, generation: Path, read_only: bool = False) -> None:
+        self.generation = generation
+        self.db = statedb.connect(generation, writable=not read_only)
+
+    def start_over(self) -> None:
+        """A rebuild: no file, attachment nor signature carried from the previous version
+        (the registry is)."""
+        number = statedb.generation_number(self.generation)
+        if number is not None and statedb.is_shared(self.generation):
+            statedb.clear(self.db, number)
 
     def close(self) -> None:
         self.db.close()
@@ -570,11 +568,11 @@ class VersionReader:
     connection per call, opened read-only)."""
 
     def __init__(self, generation: Path) -> None:
-        self.path = generation / STATE
+        self.generation = generation
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = _connect(self.path, read_only=True)
+        db = statedb.connect(self.generation)
         try:
             yield db
         finally:
@@ -635,27 +633,10 @@ class Registry:
     and harvesters can be told what changed, and what was deleted, since a given time."""
 
     def __init__(self, folder: Path, read_only: bool = False) -> None:
-        """The registry kept in `folder` (a version's folder): its `etat.sqlite`."""
-        if read_only:
-            self.db = _connect(folder / STATE, read_only=True)
-            return
-        folder.mkdir(parents=True, exist_ok=True)
-        self.db = _connect(folder / STATE)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS publications (id TEXT PRIMARY KEY, titre TEXT, "
-            "date TEXT, premiere TEXT, derniere TEXT, retiree TEXT)"
-        )
-        # Registries written before harvesting existed lack the last three columns.
-        present = {row[1] for row in self.db.execute("PRAGMA table_info(publications)")}
-        for column in ("modifiee", "empreinte", "piliers"):
-            if column not in present:
-                self.db.execute(f"ALTER TABLE publications ADD COLUMN {column} TEXT")
-        # Every alias ever published, and the centre it belongs to: a former address stays
-        # its owner's, even after the resource that declared it is gone.
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS alias (alias TEXT PRIMARY KEY, cible TEXT, "
-            "centre TEXT, premiere TEXT, retire TEXT)"
-        )
+        """The registry of a version (`folder`: its folder), in the state database. Every
+        alias ever published is kept with the centre it belongs to: a former address stays
+        its owner's, even after the resource that declared it is gone."""
+        self.db = statedb.connect(folder, writable=not read_only)
 
     def close(self) -> None:
         self.db.close()
@@ -701,9 +682,13 @@ class Registry:
         """Aliases online now: alias -> (target id, centre). An alias keeps its first owner."""
         stamp = now_iso()
         self.db.execute("BEGIN")
+        # New, or back to its own centre's resource (another centre's alias is left alone);
+        # an alias already online as it is, untouched.
         self.db.executemany(
-            "INSERT INTO alias VALUES (?, ?, ?, ?, NULL) ON CONFLICT(alias) DO UPDATE SET "
-            "cible=excluded.cible, retire=NULL WHERE alias.centre = excluded.centre",
+            "INSERT OR REPLACE INTO alias SELECT ?1, ?2, ?3, "
+            "COALESCE((SELECT premiere FROM alias WHERE alias = ?1), ?4), NULL "
+            "WHERE NOT EXISTS (SELECT 1 FROM alias WHERE alias = ?1 AND (centre IS NULL "
+            "OR centre != ?3 OR (cible IS ?2 AND retire IS NULL)))",
             [(alias, target, centre, stamp) for alias, (target, centre) in owners.items()],
         )
         self.db.execute("COMMIT")
@@ -737,16 +722,13 @@ class Registry:
         stamp = now_iso()
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT INTO publications VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?) ON CONFLICT(id) "
-            "DO UPDATE SET titre=excluded.titre, date=excluded.date, "
-            "derniere=excluded.derniere, retiree=NULL, "
-            "modifiee=CASE WHEN retiree IS NOT NULL OR modifiee IS NULL "
-            "OR empreinte IS NOT excluded.empreinte THEN excluded.modifiee ELSE modifiee END, "
-            "empreinte=excluded.empreinte, piliers=excluded.piliers",
-            [
-                (e.id, e.titre, e.date, stamp, stamp, stamp, e.empreinte, ",".join(e.piliers))
-                for e in entries
-            ],
+            "INSERT OR REPLACE INTO publications SELECT n.id, n.titre, n.date, "
+            "COALESCE(o.premiere, n.stamp), n.stamp, NULL, "
+            "CASE WHEN o.id IS NULL OR o.retiree IS NOT NULL OR o.modifiee IS NULL "
+            "OR o.empreinte IS NOT n.empreinte THEN n.stamp ELSE o.modifiee END, "
+            "n.empreinte, n.piliers FROM (SELECT ? AS id, ? AS titre, ? AS date, ? AS stamp, "
+            "? AS empreinte, ? AS piliers) AS n LEFT JOIN publications AS o ON o.id = n.id",
+            [(e.id, e.titre, e.date, stamp, e.empreinte, ",".join(e.piliers)) for e in entries],
         )
         self.db.execute("COMMIT")
 

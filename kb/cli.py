@@ -33,6 +33,11 @@ COMMANDS = {
     "apercu": "webapp.commands",
     "alertes": "alerts.commands",
 }
+# Commands that another area completes (set_defaults on the parser another module made).
+EXTENDED_BY = {
+    "check": ("indexer.commands",),  # the ids online, from the index's registry
+    "index": ("publishing.commands",),  # the version online of a [[sources]] instance
+}
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 # argparse's own messages, in French (argparse looks them up through gettext).
@@ -114,7 +119,8 @@ def modules_for(argv: Sequence[str]) -> tuple[str, ...]:
     """The command modules a command line needs (all of them unless it names a command)."""
     first = next((a for a in argv if not a.startswith("-")), None)
     if first in COMMANDS and not any(a in ("-h", "--help") for a in argv[: argv.index(first)]):
-        return (COMMANDS[first],)
+        wanted = {COMMANDS[first], *EXTENDED_BY.get(first, ())}
+        return tuple(m for m in COMMAND_MODULES if m in wanted)
     return COMMAND_MODULES
 
 

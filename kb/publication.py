@@ -23,7 +23,7 @@ import datetime as dt
 import fcntl
 import fnmatch
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
@@ -398,13 +398,12 @@ class _PublishedRules:
         self.result = result
         self.scope = None if scope is None or ALL_CENTRES in scope else scope
         # Online after the change, for the files not read: ids and aliases whose file is
-        # among the changes are replaced by what was read.
-        self.ids = {i: p for i, p in state.online.items() if p not in pending_paths}
-        self.aliases = {
-            a: target
-            for a, target in state.aliases.items()
-            if state.online.get(target) not in pending_paths
-        }
+        # among the changes are replaced by what was read. Looked up one by one (the state
+        # may hold 100,000 ids; a push declares a few).
+        self.ids = _Without(state.online, lambda _id, path: path in pending_paths)
+        self.aliases = _Without(
+            state.aliases, lambda _alias, target: state.online.get(target) in pending_paths
+        )
 
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
@@ -539,6 +538,29 @@ class _PublishedRules:
                 continue  # moved to a sub-folder (same id), or already an alias
             notices.append(_removal_notice(change, old_id))
         return notices
+
+
+class _Without(Mapping[str, str]):
+    """A mapping without the entries `dropped(key, value)` says are gone (lazy: the
+    underlying mapping may answer one key at a time)."""
+
+    def __init__(self, base: Mapping[str, str], dropped: Callable[[str, str], bool]) -> None:
+        self._base, self._dropped = base, dropped
+
+    def __getitem__(self, key: str) -> str:
+        value = self._base[key]
+        if self._dropped(key, value):
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, value in self._base.items() if not self._dropped(key, value))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def items(self):  # the base's items in one pass, not one look-up per key
+        return [(k, v) for k, v in self._base.items() if not self._dropped(k, v)]
 
 
 def _resource_id(path: str) -> str:

@@ -562,6 +562,20 @@ def test_each_command_loads_only_its_module() -> None:
         for name in action.choices:
             registered[name] = module_name
     assert registered == cli.COMMANDS
+
+    # With only the modules it loads, each command is set up as with all of them.
+    def defaults(parser: argparse.ArgumentParser) -> dict[str, dict]:
+        [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return {
+            name: {
+                key: getattr(value, "__qualname__", value) for key, value in sub._defaults.items()
+            }
+            for name, sub in action.choices.items()
+        }
+
+    complete = defaults(cli.build_parser())
+    for name in cli.COMMANDS:
+        assert defaults(cli.build_parser(cli.modules_for([name])))[name] == complete[name], name
     assert cli.modules_for(["hooks", "pre-receive", "--index", "x"]) == ("publishing.commands",)
     assert cli.modules_for(["--help"]) == cli.COMMAND_MODULES
     assert cli.modules_for(["inconnue"]) == cli.COMMAND_MODULES

@@ -4,7 +4,6 @@ rebuilds, search collapse and `kb doublons`."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,10 @@ from duplicates_support import (
     sheet,
 )
 
-from indexer import duplicates
+from indexer import duplicates, statedb
 from indexer.build import Indexer
 from indexer.search import SearchIndex, SearchRequest
-from indexer.store import STATE, IndexFolder
+from indexer.store import IndexFolder
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def site(make_tree, tmp_path: Path) -> tuple[Path, Path]:
 
 def groups_of(index: Path) -> list[set[str]]:
     folder = IndexFolder(index)
-    db = sqlite3.connect(folder.current() / STATE)
+    db = statedb.connect(folder.current())
     try:
         return [{m.id for m in g.members} for g in duplicates.read_groups(db)]
     finally:
@@ -41,7 +40,7 @@ def groups_of(index: Path) -> list[set[str]]:
 
 
 def table(index: Path, name: str) -> list[tuple]:
-    db = sqlite3.connect(IndexFolder(index).current() / STATE)
+    db = statedb.connect(IndexFolder(index).current())
     try:
         return sorted(db.execute(f"SELECT * FROM {name}"))
     finally:

@@ -67,6 +67,37 @@ def test_a_push_reads_only_the_files_it_changes(server: GitServer) -> None:
     assert len(whole.result.resources) == 6
 
 
+def test_a_push_looks_up_the_published_state_by_key(
+    server: GitServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state is not loaded whole (100,000 ids online): the push's own ids and aliases
+    are looked up one by one, and the rules still hold."""
+    from indexer import published
+
+    def whole(self):
+        raise AssertionError("the whole published state was read")
+
+    monkeypatch.setattr(published._Lookup, "__iter__", whole)
+    monkeypatch.setattr(published._Lookup, "items", whole)
+    alpha = server.clone()
+    old = alpha.head()
+    alpha.write("centre-alpha/compostage.md", resource("Un composteur de quartier"))
+    alpha.write(
+        "centre-alpha/doublon.md",
+        with_alias(resource("Un doublon"), "centre-alpha/jardins-collectifs"),
+    )
+    new = alpha.commit()
+    state = published_state(server.index)
+    check = validate_tree(
+        Git(alpha.path / ".git"), new, old, state=state, scope=frozenset({"centre-alpha"})
+    )
+    assert [p.path for p in check.blocking] == ["centre-alpha/doublon.md"]
+    assert check.lines() == [
+        "centre-alpha/doublon.md: erreur : l'alias « centre-alpha/jardins-collectifs » est "
+        "déjà l'ancienne adresse de « centre-alpha/jardins-partages » (en ligne)"
+    ]
+
+
 def test_an_error_online_in_an_untouched_file_is_a_warning_not_a_refusal(
     server: GitServer,
 ) -> None:

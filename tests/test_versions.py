@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from indexer import statedb
 from indexer.build import Indexer
 from indexer.search import SearchIndex, SearchRequest
-from indexer.store import IndexFolder, IndexLocked
+from indexer.store import IndexFolder, IndexLocked, Registry, StateStore
 from kb.loader import load_tree
 
 CORPUS = Path(__file__).parent / "fixtures" / "recherche"
@@ -99,6 +101,133 @@ def test_only_attachments_of_published_resources_are_kept(tmp_path):
     reader.close()
 
 
+# --- the state shared by the versions (indexer/statedb.py) -----------------------------------
+
+
+def _rows(index: Path, table: str, where: str = "1") -> int:
+    db = sqlite3.connect(index / statedb.STATE)
+    try:
+        return db.execute(f"SELECT count(*) FROM {table}_v WHERE {where}").fetchone()[0]
+    finally:
+        db.close()
+
+
+def _edit(content: Path, word: str) -> None:
+    path = content / "centre-b" / "prairie.md"
+    path.write_text(path.read_text(encoding="utf-8") + f"\nUn {word}.\n", encoding="utf-8")
+
+
+def test_a_publication_writes_the_rows_it_changes_not_a_copy_of_the_state(tmp_path):
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    indexer = Indexer(content, index)
+    indexer.update()
+    files = _rows(index, "fichiers")
+    for word in ("verger", "potager", "rucher", "poulailler", "compost"):
+        _edit(content, word)
+        indexer.update(["centre-b/prairie.md"])
+    folder = IndexFolder(index)
+    assert not any((g / statedb.STATE).exists() for g in folder.kept_generations())
+    # Each publication added one row for the file it changed; the rows no kept version
+    # sees any more are gone.
+    kept = len(folder.kept_generations())
+    assert _rows(index, "fichiers") <= files + kept
+    assert _rows(index, "fichiers", "v_fin IS NULL") == files
+    assert assert_consistent(index) == {r.id for r in load_tree(content).published}
+
+
+def test_a_version_keeps_reading_its_own_state_while_the_next_one_is_written(tmp_path):
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    indexer = Indexer(content, index)
+    indexer.update()
+    old = IndexFolder(index).current()
+    (content / "centre-a" / "commerce-2016.md").unlink()
+    indexer.update(["centre-a/commerce-2016.md"])
+    new = IndexFolder(index).current()
+    assert new != old
+    # The old version's state is unchanged; the new one has the removal.
+    old_state = StateStore(old, read_only=True)
+    new_state = StateStore(new, read_only=True)
+    try:
+        assert "centre-a/commerce-2016.md" in old_state.paths()
+        assert "centre-a/commerce-2016.md" not in new_state.paths()
+    finally:
+        old_state.close()
+        new_state.close()
+    old_registry = Registry(old, read_only=True)
+    try:
+        assert old_registry.lookup("centre-a/commerce-2016")["retiree"] is None
+    finally:
+        old_registry.close()
+    assert "centre-a/commerce-2016" not in assert_consistent(index)
+
+
+def test_rows_of_a_version_that_never_went_online_are_removed(tmp_path):
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    Indexer(content, index).update()
+    folder = IndexFolder(index)
+    online = folder.current()
+    before = assert_consistent(index)
+    # A writer that died after writing its rows, before the switch.
+    with folder.writer_lock():
+        unfinished = folder.clone(online)
+        state = StateStore(unfinished)
+        state.apply([], ["centre-a/commerce-2016.md", "centre-b/prairie.md"])
+        state.close()
+        registry = Registry(unfinished)
+        registry.removed(["centre-a/commerce-2016"])
+        registry.close()
+    number = statedb.generation_number(unfinished)
+    assert _rows(index, "fichiers", f"v_fin = {number}") == 2
+    assert assert_consistent(index) == before  # nobody reads them
+    # The next writer removes them and starts from the version online.
+    _edit(content, "verger")
+    Indexer(content, index).update(["centre-b/prairie.md"])
+    assert _rows(index, "fichiers", f"v_debut = {number} AND path != 'centre-b/prairie.md'") == 0
+    assert "centre-a/commerce-2016" in assert_consistent(index)
+    assert SearchIndex(index).search(SearchRequest(q="verger")).total == 1
+
+
+def test_an_index_whose_versions_kept_their_own_state_goes_on(tmp_path):
+    """Indexes written before the shared state: the live version has its own etat.sqlite;
+    the next publication takes its rows (registry dates included) and goes on."""
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    Indexer(content, index).update()
+    folder = IndexFolder(index)
+    current = folder.current()
+    first = Registry(current, read_only=True).lookup("centre-b/prairie")["premiere"]
+    # Make it an index of the former layout: the version's state in a file of its own.
+    shared = sqlite3.connect(index / statedb.STATE)
+    own = sqlite3.connect(current / statedb.STATE)
+    for name, table in statedb.TABLES.items():
+        columns = ", ".join(table.columns)
+        own.execute(f"CREATE TABLE {name} ({columns}, PRIMARY KEY ({', '.join(table.key)}))")
+        names = ", ".join(table.names)
+        rows = shared.execute(f"SELECT {names} FROM {name}_v WHERE v_fin IS NULL").fetchall()
+        own.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(table.names))})", rows)
+    own.commit()
+    own.close()
+    shared.close()
+    for leftover in index.glob(statedb.STATE + "*"):
+        leftover.unlink()
+    assert not statedb.is_shared(current)
+    before = assert_consistent(index)
+    _edit(content, "verger")
+    Indexer(content, index).update(["centre-b/prairie.md"])
+    assert folder.current() != current and statedb.is_shared(folder.current())
+    assert assert_consistent(index) == before
+    assert (
+        Registry(folder.current(), read_only=True).lookup("centre-b/prairie")["premiere"] == first
+    )
+
+
 # --- kill -9 at any line of an update --------------------------------------------------------
 
 KILLER = textwrap.dedent(
@@ -109,7 +238,7 @@ KILLER = textwrap.dedent(
     content, index, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
     paths = sys.argv[4:]
     count = 0
-    watched = ("indexer/build.py", "indexer/store.py")
+    watched = ("indexer/build.py", "indexer/store.py", "indexer/statedb.py")
 
     def line(frame, event, arg):
         global count
@@ -173,7 +302,7 @@ def test_kill_9_at_any_line_of_an_update_keeps_the_version_whole(tmp_path):
     expected = {r.id for r in load_tree(base_content).published}
     assert expected != before
 
-    # How many lines of indexer/build.py and store.py one update runs.
+    # How many lines of indexer/build.py, store.py and statedb.py one update runs.
     probe_index = tmp_path / "sonde"
     shutil.copytree(base_index, probe_index)
     probe = _kill_at(base_content, probe_index, 0)
