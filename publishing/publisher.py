@@ -481,8 +481,17 @@ class Publisher:
             deployed = Git(self.content / ".git", clean_environment())
             deployed.run("fetch", "--quiet", "--no-tags", str(git.git_dir), commit)
             work_tree = f"--work-tree={self.content}"
-            deployed.run(work_tree, "checkout", "--quiet", "--force", "--detach", commit)
-            deployed.run(work_tree, "clean", "--quiet", "-ffdx")
+            before = deployed.resolve_commit(DEPLOYED_REF)
+            try:
+                if before is None or deployed.resolve_commit("HEAD") != before:
+                    raise GitError("pas de commit déployé connu")
+                # Only the files that changed since the commit deployed (a two-tree merge):
+                # checking out and cleaning the whole folder reads all of its files.
+                deployed.run(work_tree, "read-tree", "-m", "-u", before, commit)
+                deployed.run("update-ref", "--no-deref", "HEAD", commit)
+            except GitError:  # first deployment, or a folder changed by hand: in full
+                deployed.run(work_tree, "checkout", "--quiet", "--force", "--detach", commit)
+                deployed.run(work_tree, "clean", "--quiet", "-ffdx")
             # A ref on what is deployed: the next fetch then brings only the new objects
             # (a detached HEAD alone is not offered in the negotiation).
             deployed.run("update-ref", DEPLOYED_REF, commit)

@@ -531,3 +531,45 @@ def test_five_pushes_at_the_same_moment_all_end_online(server: GitServer) -> Non
     assert server.published_commit() == server.main_commit()
     for number in range(len(accounts)):
         assert server.search_ids(f"repere{number}") == {f"{centres[number]}/simultanee-{number}"}
+
+
+def _deployed_files(server: GitServer) -> dict[str, bytes]:
+    return {
+        p.relative_to(server.deploy).as_posix(): p.read_bytes()
+        for p in server.deploy.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(server.deploy).parts
+    }
+
+
+def _tree_files(server: GitServer, commit: str) -> dict[str, bytes]:
+    names = git("ls-tree", "-r", "-z", "--name-only", commit, cwd=server.bare).split("\0")
+    return {
+        name: subprocess.run(
+            ["git", "show", f"{commit}:{name}"], cwd=server.bare, capture_output=True, check=True
+        ).stdout
+        for name in names
+        if name
+    }
+
+
+def test_the_deployed_folder_follows_each_commit_exactly(server: GitServer) -> None:
+    """Only the changed files are brought to the deployed folder; a folder changed by hand
+    is brought back whole."""
+    alpha = server.clone()
+    alpha.write("centre-alpha/ruchers.md", resource("Des ruchers partagés"))
+    alpha.write("centre-alpha/vergers.md", resource("Des vergers partagés"))
+    alpha.commit()
+    assert alpha.push("doc-alpha").accepted
+    alpha.write("centre-alpha/ruchers.md", resource("Des ruchers partagés et fleuris"))
+    alpha.remove("centre-alpha/vergers.md")
+    alpha.commit()
+    assert alpha.push("doc-alpha").accepted
+    assert _deployed_files(server) == _tree_files(server, alpha.head())
+    # An operator edits a file the next push changes, and leaves a file of their own.
+    (server.deploy / "centre-alpha" / "ruchers.md").write_text("modifié à la main\n")
+    (server.deploy / "notes.txt").write_text("brouillon\n")
+    alpha.write("centre-alpha/ruchers.md", resource("Des ruchers"))
+    alpha.commit()
+    assert alpha.push("doc-alpha").accepted
+    assert _deployed_files(server) == _tree_files(server, alpha.head())
+    assert git("rev-parse", "HEAD", cwd=server.deploy).strip() == alpha.head()
