@@ -1,7 +1,7 @@
 """End-to-end publication benchmark: from `git push` to the change found through the API.
 
     python -m bench.publication --sizes 1000 10000 100000 [--pushes 15] [--output docs/performance.md]
-                                [--service]
+                                [--mode crochet|service|les-deux]
 
 For each size: a corpus (bench.corpus) committed to a bare repository with kb's hooks
 installed (as docs/publier.md describes), published once by `kb sync`, then served by
@@ -12,8 +12,9 @@ gunicorn (2 workers × 4 threads, loopback only). Then, from a centre's clone:
   is then polled every 20 ms);
 - refused pushes: the time until `git push` returns with a file in error.
 
-With --service, `kb publication service` runs next to gunicorn (docs/deploiement.md): the
-post-receive hook then only queues the request and waits for the service.
+Each size is measured twice by default (--mode les-deux): with the post-receive hook
+publishing by itself, then with `kb publication service` running next to gunicorn
+(docs/deploiement.md), the hook then only queuing the request and waiting for it.
 
 Every push lands on an index that has lived: each one is a new version built on the
 previous one. Results (median, p95, and the ratio to the smallest size measured in the
@@ -261,8 +262,7 @@ def measure(size: int, pushes: int, service: bool = False) -> dict:
         server.terminate()
         server.wait(30)
         shutil.rmtree(clone, ignore_errors=True)
-    versions = len(list(paths["index"].glob("gen-*")))
-    return {"size": size, "published": published, "refused": refused, "versions": versions}
+    return {"size": size, "service": service, "published": published, "refused": refused}
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -270,26 +270,35 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+MODES = {"crochet": [False], "service": [True], "les-deux": [False, True]}
+
+
 def report(results: list[dict]) -> str:
-    reference = statistics.median(results[0]["published"])
+    smallest = min(r["size"] for r in results)
+    reference = {
+        r["service"]: statistics.median(r["published"]) for r in results if r["size"] == smallest
+    }
     lines = [
         MARK_BEGIN,
         "",
         f"Mesuré le {time.strftime('%Y-%m-%d')} par `python -m bench.publication` "
         f"({os.cpu_count()} cœurs, machine partagée ; gunicorn 2 processus × 4 fils, "
         "boucle locale). Durées en secondes, du début de `git push` à la ressource trouvée "
-        "par l'API ; « refusée » : jusqu'au retour de `git push` refusé.",
+        "par l'API ; « refusée » : jusqu'au retour de `git push` refusé. « Crochet » : le "
+        "crochet post-receive publie lui-même ; « service » : `kb publication service` "
+        "tourne et le crochet ne fait que déposer la demande et attendre.",
         "",
-        "| Ressources | Poussées | Publiée : médiane | p95 | Rapport à "
-        f"{results[0]['size']:,} | Refusée : médiane | p95 |".replace(",", " "),
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| Ressources | Publication par | Poussées | Publiée : médiane | p95 | Rapport à "
+        f"{smallest:,} | Refusée : médiane | p95 |".replace(",", " "),
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         published, refused = result["published"], result["refused"]
+        ratio = statistics.median(published) / reference.get(result["service"], float("nan"))
         lines.append(
-            f"| {result['size']:,} | {len(published)} | {statistics.median(published):.2f} | "
-            f"{quantile(published, 0.95):.2f} | "
-            f"×{statistics.median(published) / reference:.2f} | "
+            f"| {result['size']:,} | {'service' if result['service'] else 'crochet'} | "
+            f"{len(published)} | {statistics.median(published):.2f} | "
+            f"{quantile(published, 0.95):.2f} | ×{ratio:.2f} | "
             f"{statistics.median(refused):.2f} | {quantile(refused, 0.95):.2f} |".replace(",", " ")
         )
     lines += ["", MARK_END]
@@ -302,16 +311,19 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=15)
     parser.add_argument("--output", type=Path)
     parser.add_argument(
-        "--service",
-        action="store_true",
-        help="avec le service de publication (kb publication service) à côté de gunicorn",
+        "--mode",
+        choices=sorted(MODES),
+        default="les-deux",
+        help="publication par le crochet seul, par le service de publication "
+        "(kb publication service, à côté de gunicorn), ou les deux tour à tour",
     )
     args = parser.parse_args()
     results = []
     for size in args.sizes:
-        result = measure(size, args.pushes, args.service)
-        print(json.dumps({**result, "median": statistics.median(result["published"])}))
-        results.append(result)
+        for service in MODES[args.mode]:
+            result = measure(size, args.pushes, service)
+            print(json.dumps({**result, "median": statistics.median(result["published"])}))
+            results.append(result)
     text = report(results)
     print(text)
     if args.output:
