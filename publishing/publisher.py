@@ -178,6 +178,9 @@ class Publisher:
         self.settings = settings
         self.lock_timeout = lock_timeout
         self.sources = list(sources)  # `[[sources]]` (publishing/sources.py)
+        # Deploy after the publication is reported (deploy_pending), not before.
+        self.defer_deploy = False
+        self._pending_deploy: tuple[Git, str] | None = None
         if self.content is not None:
             for name, path in (("l'index", self.index), ("le journal", settings.log_file)):
                 if path is not None and contains(self.content, path):
@@ -461,7 +464,25 @@ class Publisher:
         with exclusive_lock(self.index / LOCK_FILE, PUBLICATION_WAIT, busy):
             yield
 
+    def deploy_pending(self) -> None:
+        """Deploy what was published with `defer_deploy` set (under the publication lock:
+        never two deployments at once)."""
+        pending, self._pending_deploy = self._pending_deploy, None
+        if pending is None:
+            return
+        try:
+            with self._lock():
+                self._deploy_now(*pending)
+        except (PublicationError, OSError) as exc:
+            log.warning("dossier de déploiement %s non mis à jour : %s", self.content, exc)
+
     def _deploy(self, git: Git, commit: str) -> None:
+        if self.defer_deploy:
+            self._pending_deploy = (git, commit)
+        else:
+            self._deploy_now(git, commit)
+
+    def _deploy_now(self, git: Git, commit: str) -> None:
         """Bring the deployed folder, if any, to the published commit (for operators;
         the site does not read it). A failure here is logged, never fatal."""
         if self.content is None:

@@ -271,6 +271,7 @@ class PublicationQueue:
             newest = group[-1]
             ids = [r.id for r in group]
             self._set(ids, RUNNING, "publication en cours")
+            publisher.defer_deploy = True
             if newest.target != MAIN:
                 result = publisher.publish_source(
                     newest.as_source(publisher.sources), requested_by=newest.source
@@ -286,6 +287,9 @@ class PublicationQueue:
             message, lines = result.summary(), result.lines
             if result.outcome in (PUBLISHED, UNCHANGED):
                 self._set(ids, DONE, message, attempt=True, lines=lines)
+                # The pusher waiting for this request is answered; then the deployed folder
+                # (for operators, not read by the site) follows.
+                publisher.deploy_pending()
             elif result.outcome == REFUSED:
                 self._set(ids, REFUSED_STATE, message, attempt=True, lines=lines)
             else:
