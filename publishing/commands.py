@@ -4,7 +4,8 @@
 What git's hooks print reaches the pusher as `remote:` lines: everything goes to stderr,
 in French. The pre-receive hook only needs `kb/` (the validator and the push policy);
 the index is imported when something is published. Every publication goes through the
-queue (publishing/queue.py).
+queue (publishing/queue.py). What the post-receive hook needs when the publication service
+runs (the settings, the queue) is imported at the top; the rest where it is used.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from kb.config import ConfigError, Settings
 from kb.gitsource import Git, is_null
 from kb.hooks import HookInstallError, install_hooks, plan_hooks, protect_history
-from kb.publication import PublicationSettings, append_log, pre_receive, read_updates
+from kb.publication_settings import PublicationSettings, append_log, read_updates
 
 HOOK_STATES = {
     "nouveau": "installé",
@@ -136,7 +137,8 @@ def register(subparsers, parent: argparse.ArgumentParser) -> None:
         parents=[parent],
         help="service résident qui publie les demandes dès leur arrivée (facultatif)",
         description="Reste au premier plan et publie chaque demande de la file dès son "
-        "arrivée (elle est regardée toutes les 50 ms) ; les demandes en échec sont "
+        "arrivée (le processus qui la met en file le réveille ; il regarde aussi la file "
+        "toutes les 50 ms) ; les demandes en échec sont "
         "reprises toutes les minutes. Les crochets de git et kb sync se contentent alors de "
         "mettre leur demande en file et d'attendre son résultat, sans charger l'indexeur : "
         "une poussée rend la main plus vite. Un seul service par index ; arrêt propre par "
@@ -268,6 +270,8 @@ def run_pre_receive(args: argparse.Namespace, settings: Settings) -> int:
             from indexer.published import published_state
 
             state = published_state(settings.index)
+        from kb.publication import pre_receive
+
         git = Git(_repository())
         return pre_receive(updates, git, publication, os.environ, sys.stderr, state)
     except ConfigError as exc:
@@ -326,12 +330,13 @@ def _publish_requests(settings: Settings, publication: PublicationSettings, asks
     stopped), the queue is worked here, as without it."""
     from .queue import FINAL, PublicationQueue
     from .results import PUBLICATION_WAIT, PublicationError
-    from .service import is_running
+    from .service import is_running, wake
 
     queue = PublicationQueue(settings.index)
     requests = None
     if is_running(settings.index):
         requests = [queue.add(**ask) for ask in asks]
+        wake(settings.index)
 
         def alive() -> bool:
             return is_running(settings.index)

@@ -377,9 +377,10 @@ def start_worker(config_file: Path | None, index: Path, content: Path) -> None:
     """Start `kb publication traiter` in its own session: it outlives the web worker that
     started it, and exits when the queue is empty. Nothing is started when the publication
     service runs (publishing/service.py): it takes the request within milliseconds."""
-    from .service import is_running
+    from .service import is_running, wake
 
     if is_running(index):
+        wake(index)
         return
     command = [
         sys.executable,

@@ -8,6 +8,10 @@ them once and works the queue as soon as a request arrives (it looks every 50 ms
 processes that queue a request then only wait for its outcome, which the queue records
 with its lines (publishing/queue.py).
 
+A process that queues a request also wakes it through a named pipe in the index folder
+(`service-publication.reveil`), so that it does not wait for its next look; a lost
+wake-up costs at most one look (50 ms).
+
 It is optional. When it is not running (never installed, stopped, killed), requests are
 worked as before. Its lock (`<index>/service-publication.verrou`), held for its whole
 life, tells the others that it runs: the kernel releases it when the process dies, so a
@@ -24,6 +28,8 @@ import errno
 import fcntl
 import logging
 import os
+import select
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICE_LOCK = "service-publication.verrou"
+WAKE_PIPE = "service-publication.reveil"
 POLL = 0.05  # seconds between two looks at the queue
 RETRY_EVERY = 60.0  # how often requests that failed are tried again
 
@@ -98,6 +105,57 @@ def _close_in_child(handle) -> None:
         os.close(handle.fileno())
 
 
+def wake(index: Path | str) -> None:
+    """Tell the service, if it listens, that a request was just queued (never waits,
+    never fails: the service looks at the queue every POLL seconds anyway)."""
+    try:
+        fd = os.open(Path(index) / WAKE_PIPE, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # no pipe, or nobody reading it (ENXIO): no service
+        return
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, b".")
+    except OSError:  # full: the service has plenty of wake-ups waiting already
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _wake_pipe(index: Path) -> Iterator[int | None]:
+    """The read end of the wake-up pipe (None if it cannot be made: polling only). The
+    service keeps a write end open too, so that the read end never sees end-of-file."""
+    path = index / WAKE_PIPE
+    reader = writer = None
+    try:
+        if path.is_symlink() or (path.exists() and not stat.S_ISFIFO(path.stat().st_mode)):
+            path.unlink()
+        if not path.exists():
+            os.mkfifo(path, 0o666)  # the umask applies, as to the queue's file
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        writer = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        log.warning("pas de tube de réveil (%s) : la file est regardée toutes les %s s", exc, POLL)
+    try:
+        yield reader if writer is not None else None
+    finally:
+        for fd in (writer, reader):
+            if fd is not None:
+                os.close(fd)
+
+
+def _sleep(reader: int | None, stop: threading.Event, poll: float) -> None:
+    """Until a wake-up, `stop`, or `poll` seconds."""
+    if reader is None:
+        stop.wait(poll)
+        return
+    ready, _, _ = select.select([reader], [], [], poll)
+    if ready:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(reader, 4096):
+                pass
+
+
 def warm_up() -> None:
     """Load once what every publication reads (vocabularies, territories), so that the
     first push after a start does not pay for it."""
@@ -117,7 +175,7 @@ def serve(
     """Work the queue until `stop` is set: at once when a new request is waiting, and
     every `retry_every` seconds for those that failed (or that a killed worker left).
     A request being published when `stop` is set is finished first."""
-    with service_lock(queue.index):
+    with service_lock(queue.index), _wake_pipe(queue.index) as reader:
         warm_up()
         log.info("service de publication prêt (index %s, pid %s)", queue.index, os.getpid())
         last_round = float("-inf")
@@ -135,5 +193,5 @@ def serve(
                         result.outcome,
                         result.summary(),
                     )
-            stop.wait(poll)
+            _sleep(reader, stop, poll)
         log.info("service de publication arrêté")

@@ -479,3 +479,60 @@ def test_is_running_follows_the_lock(tmp_path: Path) -> None:
                 pass
     assert not is_running(tmp_path)
     assert (tmp_path / SERVICE_LOCK).exists()  # left behind, unlocked: not "running"
+
+
+def test_a_queued_request_wakes_the_service_at_once(server: GitServer) -> None:
+    """The service looks at the queue when woken, long before its next look (here set to
+    two minutes)."""
+    from kb.publication import PublicationSettings
+    from publishing.publisher import Publisher
+    from publishing.service import serve, wake
+
+    queue = PublicationQueue(server.index)
+    alpha = server.clone()
+
+    def queued(name: str) -> int:
+        alpha.write(f"centre-alpha/{name}.md", resource(f"Fiche {name}", body=f"Mot {name}."))
+        alpha.commit(name)
+        with without_hook(server, "post-receive"):
+            assert alpha.push("doc-alpha").accepted
+        return queue.add("kb sync", str(server.bare), "main").id
+
+    def done(request_id: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if queue.get(request_id).state == "faite":
+                return True
+            time.sleep(0.02)
+        return False
+
+    first = queued("premiere")  # worked by the service's first look, at its start
+    stop = threading.Event()
+    publisher = Publisher(None, server.index, PublicationSettings(), 30)
+    service = threading.Thread(
+        target=serve, args=(queue, publisher, stop), kwargs={"poll": 120.0, "retry_every": 600.0}
+    )
+    service.start()
+    try:
+        assert done(first, START_TIMEOUT)
+        second = queued("seconde")
+        wake(server.index)
+        assert done(second, 60.0)
+    finally:
+        stop.set()
+        wake(server.index)
+        service.join(START_TIMEOUT)
+    assert not service.is_alive()
+    assert server.search_ids("seconde") == {"centre-alpha/seconde"}
+
+
+def test_waking_nobody_does_nothing(tmp_path: Path) -> None:
+    from publishing.service import WAKE_PIPE, wake
+
+    wake(tmp_path)  # no pipe
+    os.mkfifo(tmp_path / WAKE_PIPE)
+    wake(tmp_path)  # a pipe nobody reads: no wait, no error
+    (tmp_path / WAKE_PIPE).unlink()
+    (tmp_path / WAKE_PIPE).write_text("")
+    wake(tmp_path)  # not a pipe: nothing written
+    assert (tmp_path / WAKE_PIPE).read_text() == ""
