@@ -74,6 +74,7 @@ class UpdateReport:
     rebuilt: bool = False
     reason: str = ""  # why a rebuild happened when an update was asked for
     generation: str = ""
+    collection_due: bool = False  # objects to collect (IndexFolder.collect_objects)
 
     @property
     def ok(self) -> bool:
@@ -203,6 +204,9 @@ def _opens(generation: Path) -> bool:
     return True
 
 
+COLLECT_EVERY = 50  # versions between two collections of unused objects
+
+
 class Indexer:
     """Indexes a content source into an index folder. `content`: a folder, or any
     `ContentSource` (a git commit). `origin`: recorded in the version's infos.json (the
@@ -213,7 +217,12 @@ class Indexer:
         content: Path | str | ContentSource,
         index: Path | str,
         lock_timeout: float = 30.0,
+        defer_collection: bool = False,
     ) -> None:
+        """`defer_collection`: leave the periodic collection of unused objects (a walk of
+        the whole object store) to the caller, flagged in the report; a publication runs
+        it once the pusher has been answered."""
+        self.defer_collection = defer_collection
         self.source: ContentSource = (
             FileSystemSource(content) if isinstance(content, str | Path) else content
         )
@@ -339,17 +348,7 @@ class Indexer:
         return pieces
 
     def _collect_objects(self) -> None:
-        """Remove objects that no kept version names any more."""
-        keep: set[str] = set()
-        for generation in self.folder.kept_generations():
-            if not statedb.has_state(generation):
-                continue
-            state = StateStore(generation, read_only=True)
-            try:
-                keep |= state.referenced_objects()
-            finally:
-                state.close()
-        self.objects.collect(keep)
+        self.folder.collect_objects()
 
     def _indexed_hashes(self) -> dict[str, str]:
         """id -> hash of what the live version holds (empty when there is none)."""
@@ -403,8 +402,11 @@ class Indexer:
                 return report
             self.folder.switch_to(generation)
             self.folder.remove_stale()
-            if int(generation.name[len("gen-") :]) % 50 == 0:
-                self._collect_objects()
+            if int(generation.name[len("gen-") :]) % COLLECT_EVERY == 0:
+                if self.defer_collection:
+                    report.collection_due = True  # the caller runs it when it has answered
+                else:
+                    self._collect_objects()
             return report
 
     def _update(self, generation, paths, progress, origin) -> tuple[UpdateReport, bool]:

@@ -212,6 +212,19 @@ class IndexFolder:
         if oldest is not None:
             statedb.collect(self.root, oldest)
 
+    def collect_objects(self) -> None:
+        """Remove objects that no kept version names any more (the writer lock held)."""
+        keep: set[str] = set()
+        for generation in self.kept_generations():
+            if not statedb.has_state(generation):
+                continue
+            state = StateStore(generation, read_only=True)
+            try:
+                keep |= state.referenced_objects()
+            finally:
+                state.close()
+        self.objects.collect(keep)
+
     def kept_generations(self) -> list[Path]:
         return sorted(p for p in self.root.glob(f"{PREFIX}*") if p.is_dir())
 

@@ -178,9 +178,11 @@ class Publisher:
         self.settings = settings
         self.lock_timeout = lock_timeout
         self.sources = list(sources)  # `[[sources]]` (publishing/sources.py)
-        # Deploy after the publication is reported (deploy_pending), not before.
+        # Deploy (and collect unused objects) after the publication is reported, in
+        # finish_pending(), rather than while the pusher waits.
         self.defer_deploy = False
         self._pending_deploy: tuple[Git, str] | None = None
+        self._collection_due = False
         if self.content is not None:
             for name, path in (("l'index", self.index), ("le journal", settings.log_file)):
                 if path is not None and contains(self.content, path):
@@ -275,8 +277,9 @@ class Publisher:
                 return _refused(commit, check)
         paths = None if online is None else self._changed_paths(git, online, commit)
         with GitTreeSource(git, commit) as source:
-            indexer = Indexer(source, self.index, self.lock_timeout)
+            indexer = Indexer(source, self.index, self.lock_timeout, self.defer_deploy)
             report = indexer.update(paths, origin={"commit": commit, "branche": branch})
+        self._collection_due |= report.collection_due
         lines += [p.format() for p in report.problems if p.is_error]
         self._deploy(git, commit)
         return PublishResult(PUBLISHED, commit, report, lines, checked=checked)
@@ -353,7 +356,10 @@ class Publisher:
                     )
                 parts.append((GitTreeSource(mirror, record["commit"]), record["centres"]))
             with CompositeSource(parts, rest) as source:
-                return Indexer(source, self.index, self.lock_timeout).update(paths, origin=origin)
+                indexer = Indexer(source, self.index, self.lock_timeout, self.defer_deploy)
+                report = indexer.update(paths, origin=origin)
+                self._collection_due |= report.collection_due
+                return report
         finally:
             for tree, _centres in parts:
                 tree.close()
@@ -464,17 +470,24 @@ class Publisher:
         with exclusive_lock(self.index / LOCK_FILE, PUBLICATION_WAIT, busy):
             yield
 
-    def deploy_pending(self) -> None:
-        """Deploy what was published with `defer_deploy` set (under the publication lock:
-        never two deployments at once)."""
+    def finish_pending(self) -> None:
+        """What a publication with `defer_deploy` set left for after its report: deploy
+        it, and collect the objects no kept version names when it is due (under the
+        publication lock: never two at once). Failures are logged, never fatal."""
         pending, self._pending_deploy = self._pending_deploy, None
-        if pending is None:
+        due, self._collection_due = self._collection_due, False
+        if pending is None and not due:
             return
         try:
             with self._lock():
-                self._deploy_now(*pending)
-        except (PublicationError, OSError) as exc:
-            log.warning("dossier de déploiement %s non mis à jour : %s", self.content, exc)
+                if pending is not None:
+                    self._deploy_now(*pending)
+                if due:
+                    folder = IndexFolder(self.index)
+                    with folder.writer_lock(self.lock_timeout):
+                        folder.collect_objects()
+        except (PublicationError, IndexLocked, OSError) as exc:
+            log.warning("travaux après publication non faits : %s", exc)
 
     def _deploy(self, git: Git, commit: str) -> None:
         if self.defer_deploy:

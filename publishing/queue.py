@@ -288,8 +288,8 @@ class PublicationQueue:
             if result.outcome in (PUBLISHED, UNCHANGED):
                 self._set(ids, DONE, message, attempt=True, lines=lines)
                 # The pusher waiting for this request is answered; then the deployed folder
-                # (for operators, not read by the site) follows.
-                publisher.deploy_pending()
+                # (for operators, not read by the site) follows, and any collection due.
+                publisher.finish_pending()
             elif result.outcome == REFUSED:
                 self._set(ids, REFUSED_STATE, message, attempt=True, lines=lines)
             else:

@@ -230,3 +230,52 @@ def test_a_sync_reads_only_what_changed_and_checks_ids_against_what_is_online(
     assert refused.outcome == REFUSED and refused.checked == 1
     assert any("« centre-alpha/compostage » en double" in line for line in refused.lines)
     assert server.published_commit() != server.main_commit()  # the last good one stays
+
+
+def test_the_queue_answers_first_then_deploys_and_collects(
+    server: GitServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request is marked done before the deployed folder is updated and unused objects
+    are collected (the pusher waits for the former only); both then happen."""
+    import os
+    import time
+
+    from indexer import build
+    from indexer.store import IndexFolder
+    from kb.publication import PublicationSettings
+    from publishing.publisher import Publisher
+    from publishing.queue import DONE, PublicationQueue
+
+    monkeypatch.setattr(build, "COLLECT_EVERY", 1)
+    folder = IndexFolder(server.index)
+    stale = folder.objects.put(b"une page que plus aucune version ne nomme")
+    old = time.time() - 7200
+    os.utime(folder.objects.path(stale), (old, old))
+    publication = PublicationSettings.from_settings(load_settings(config_file=server.config))
+    publisher = Publisher(server.deploy, server.index, publication)
+    queue = PublicationQueue(server.index)
+    seen = []
+    finish = publisher.finish_pending
+
+    def finishing() -> None:
+        seen.append(
+            (
+                [r.state for r in queue.recent(1)],
+                (server.deploy / "centre-alpha" / "compostage.md").exists(),
+                folder.objects.get(stale) is not None,
+            )
+        )
+        finish()
+
+    monkeypatch.setattr(publisher, "finish_pending", finishing)
+    alpha = server.clone()
+    with without_hook(server, "post-receive"):
+        alpha.write("centre-alpha/compostage.md", resource("Un composteur de quartier"))
+        alpha.commit()
+        assert alpha.push("doc-alpha").accepted
+    request = queue.add("kb sync", str(server.bare), "main")
+    queue.work(publisher)
+    assert queue.get(request.id).state == DONE
+    assert seen == [([DONE], False, True)]  # answered before deploying and collecting
+    assert (server.deploy / "centre-alpha" / "compostage.md").is_file()
+    assert folder.objects.get(stale) is None

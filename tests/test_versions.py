@@ -101,6 +101,34 @@ def test_only_attachments_of_published_resources_are_kept(tmp_path):
     reader.close()
 
 
+def test_a_publication_leaves_the_collection_of_objects_for_after_its_answer(tmp_path, monkeypatch):
+    """Collecting unused objects walks the whole object store (a second at 100,000
+    resources): a publication flags it and runs it once the pusher has its answer."""
+    from indexer import build
+
+    monkeypatch.setattr(build, "COLLECT_EVERY", 1)
+    content = tmp_path / "contenu"
+    shutil.copytree(CORPUS, content)
+    index = tmp_path / "index"
+    Indexer(content, index).update()
+    folder = IndexFolder(index)
+    stale = folder.objects.put(b"une page que plus aucune version ne nomme")
+    old = time.time() - 7200
+    os.utime(folder.objects.path(stale), (old, old))
+    _edit(content, "verger")
+    report = Indexer(content, index, defer_collection=True).update(["centre-b/prairie.md"])
+    assert report.collection_due
+    assert folder.objects.get(stale) is not None  # not walked while the pusher waits
+    folder.collect_objects()
+    assert folder.objects.get(stale) is None
+    assert assert_consistent(index) == {r.id for r in load_tree(content).published}
+    _edit(content, "potager")  # without deferring, the update collects by itself
+    stale = folder.objects.put(b"une autre page sans version")
+    os.utime(folder.objects.path(stale), (old, old))
+    assert not Indexer(content, index).update(["centre-b/prairie.md"]).collection_due
+    assert folder.objects.get(stale) is None
+
+
 # --- the state shared by the versions (indexer/statedb.py) -----------------------------------
 
 
