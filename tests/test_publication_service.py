@@ -66,6 +66,14 @@ class Service:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
+    def wait_log(self, text: str, timeout: float = 60.0) -> None:
+        """Until the service's log has `text` (it logs a request once the whole round of
+        the queue is over, after the waiting process was answered)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            assert time.monotonic() < deadline, self.log()
+            time.sleep(0.05)
+
     def wait_ready(self) -> Service:
         deadline = time.monotonic() + START_TIMEOUT
         while READY not in self.log():
@@ -146,10 +154,7 @@ def test_a_push_is_published_by_the_service_with_the_same_output(server: GitServ
         took = time.monotonic() - started
         assert served.accepted, served.output
         # Published by the service, not by the hook: the service's log names the request.
-        deadline = time.monotonic() + 30
-        while "(post-receive) : publiee" not in service.log():
-            assert time.monotonic() < deadline, service.log()
-            time.sleep(0.05)
+        service.wait_log("(post-receive) : publiee")
     finally:
         assert service.stop() == 0
     assert server.search_ids("mosaiques") == {"centre-alpha/mosaiques-murales"}
@@ -208,7 +213,7 @@ def test_kb_sync_prints_the_lines_the_service_recorded(server: GitServer) -> Non
     service = Service(server).wait_ready()
     try:
         served = sync()
-        assert "(kb sync) : refusee" in service.log()
+        service.wait_log("(kb sync) : refusee")
     finally:
         assert service.stop() == 0
     assert alone.returncode == served.returncode == 1
@@ -251,7 +256,8 @@ def test_kb_sync_after_a_failure_is_worked_at_once_by_the_service(
     assert retried.returncode == 0, retried.stderr
     assert "Publication : 1 ressource publiée" in retried.stdout
     assert server.published_commit() == commit
-    assert "(kb sync) : erreur" in service.log() and "(kb sync) : publiee" in service.log()
+    service.wait_log("(kb sync) : erreur")
+    service.wait_log("(kb sync) : publiee")
 
 
 def test_a_service_killed_while_a_request_waits_is_not_waited_for(
