@@ -19,9 +19,6 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.index import EmptyIndexError
-
 from kb.publication import PublishedState, centre_of
 
 from . import statedb
@@ -110,6 +107,9 @@ def published_state(index_root: Path | str) -> PublishedState:
 def _aliases(generation: Path) -> dict[str, str]:
     """alias -> id, from the word list of the `alias` field (no stored document is read but
     those that hold an alias)."""
+    from whoosh import index as whoosh_index  # the push check needs no engine otherwise
+    from whoosh.index import EmptyIndexError
+
     try:
         ix = whoosh_index.open_dir(str(generation))
     except (EmptyIndexError, OSError):
