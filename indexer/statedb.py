@@ -26,7 +26,8 @@ version and removes what it wrote (`repair`). Rows that no kept version can see 
 are deleted when old versions are (`collect`).
 
 Versions written before this module keep their own `gen-NNNNNN/etat.sqlite` and are read
-from it; the first version written after them takes its rows from there (`migrate`).
+from it; the first writer after them copies the live one's rows into the shared database,
+once (`_migrate`).
 Standalone folders (not a `gen-NNNNNN` of an index) get a plain database of their own.
 """
 
@@ -187,8 +188,11 @@ def begin(root: Path, number: int, online: int | None, previous: Path | None) ->
         db.execute("BEGIN IMMEDIATE")
         db.execute("INSERT OR REPLACE INTO meta VALUES ('ecrite', ?)", (number,))
         db.execute("COMMIT")
-        if previous is not None and (previous / STATE).is_file():
-            _migrate(db, previous / STATE, number)
+        legacy = previous is not None and (previous / STATE).is_file()
+        if legacy and online is not None and _meta(db, "reprise", -1) != online:
+            # Taken as the live version's rows (which it never reads: it has its file), so
+            # that they stay when this version is not put online (nothing to publish).
+            _migrate(db, previous / STATE, online)
     finally:
         db.close()
 
@@ -357,7 +361,7 @@ def _repair(db: sqlite3.Connection, online: int) -> None:
 
 
 def _migrate(db: sqlite3.Connection, old: Path, number: int) -> None:
-    """Take the rows of a version kept in its own file, as version `number`'s."""
+    """Take the rows of version `number`, kept in a file of its own (once)."""
     db.execute("ATTACH DATABASE ? AS ancien", (str(old.absolute()),))
     try:
         present = {
@@ -377,6 +381,7 @@ def _migrate(db: sqlite3.Connection, old: Path, number: int) -> None:
                 f"SELECT {columns}, ? FROM ancien.{name}",
                 (number,),
             )
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('reprise', ?)", (number,))
         db.execute("COMMIT")
     finally:
         db.execute("DETACH DATABASE ancien")

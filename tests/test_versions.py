@@ -247,6 +247,10 @@ def test_an_index_whose_versions_kept_their_own_state_goes_on(tmp_path):
         leftover.unlink()
     assert not statedb.is_shared(current)
     before = assert_consistent(index)
+    # Nothing to publish: no new version, but the state is taken over once and for all.
+    Indexer(content, index).update(["centre-b/prairie.md"])
+    assert folder.current() == current
+    assert _rows(index, "fichiers") > 0
     _edit(content, "verger")
     Indexer(content, index).update(["centre-b/prairie.md"])
     assert folder.current() != current and statedb.is_shared(folder.current())
