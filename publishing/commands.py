@@ -546,6 +546,12 @@ def run_service(args: argparse.Namespace, settings: Settings) -> int:
     except ServiceRunning as exc:
         _say(f"erreur : {exc}")
         return 1
+    except OSError as exc:  # the index folder cannot be written (rights, disk)
+        _say(
+            f"erreur : le service de publication ne peut pas écrire dans l'index "
+            f"{settings.index} ({exc.strerror or exc}) : lancez-le sous le compte des crochets"
+        )
+        return 2
     return 0
 
 

@@ -312,6 +312,16 @@ def test_a_service_killed_while_publishing_is_taken_over_by_the_hook(
     assert PublicationQueue(server.index).recent(1)[0].state == "faite"
 
 
+def test_healthz_says_whether_the_service_runs(server: GitServer, service: Service) -> None:
+    from webapp import create_app
+
+    config = {"KB_CONTENT": server.deploy, "KB_INDEX": server.index, "KB_CONFIG": server.config}
+    client = create_app(config).test_client()
+    assert client.get("/healthz").get_json()["service_publication"] is True
+    assert service.stop() == 0
+    assert client.get("/healthz").get_json()["service_publication"] is False
+
+
 def test_a_second_service_on_the_same_index_refuses_at_once(
     server: GitServer, service: Service
 ) -> None:

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, render_template, url_for
 from publishing.harvest import harvest_summary
 from publishing.publisher import publication_status
 from publishing.queue import PublicationQueue
+from publishing.service import is_running
 from publishing.sources import load_sources, source_statuses
 
 from ..core.catalogue import current_catalogue
@@ -88,6 +89,7 @@ def health():
             publications_en_attente=len(
                 PublicationQueue(current_catalogue().settings.index).pending()
             ),
+            service_publication=is_running(current_catalogue().settings.index),
             moissons=harvest_summary(current_catalogue().settings.index),
             sources=source_statuses(
                 current_catalogue().settings.index, load_sources(current_catalogue().settings)
