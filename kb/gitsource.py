@@ -328,10 +328,21 @@ class GitTreeSource:
 
     def _only_entries(self) -> list[SourceEntry]:
         """The entries of the `only` paths, looked up by name: a push of one file to a
-        tree of 100,000 does not list the 100,000 (ls-tree takes the paths as literal
-        names, with sizes)."""
-        wanted = sorted(p for p in self.only or () if not _hidden(p))
+        tree of 100,000 does not list the 100,000."""
         collected = []
+        for path, mode, sha, size in self._look_up(sorted(self.only or ())):
+            if mode == SYMLINK_MODE:
+                target = self._reader.read(sha).decode("utf-8", errors="replace")
+                collected.append(SourceEntry(path, 0, 0, True, symlink_stays_inside(path, target)))
+            else:
+                collected.append(SourceEntry(path, size))
+        return collected
+
+    def _look_up(self, paths: list[str]) -> Iterator[tuple[str, str, str, int]]:
+        """(path, mode, sha, size) of the blobs (files and symlinks) among `paths`, hidden
+        ones left out; each path is remembered in `_known` (None: not a readable file).
+        `ls-tree` takes the paths as literal names."""
+        wanted = [p for p in paths if not _hidden(p)]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             out = self.git.run("ls-tree", "-z", "--long", "--full-tree", self.commit, "--", *chunk)
@@ -342,16 +353,12 @@ class GitTreeSource:
                 if len(fields) != 4 or fields[1] != "blob" or path not in chunk:
                     continue
                 mode, _kind, sha, size = fields
-                if mode == SYMLINK_MODE:
-                    target = self._reader.read(sha).decode("utf-8", errors="replace")
-                    collected.append(
-                        SourceEntry(path, 0, 0, True, symlink_stays_inside(path, target))
-                    )
-                    self._known[path] = None
-                else:
-                    collected.append(SourceEntry(path, int(size) if size.isdigit() else 0))
-                    self._known[path] = (collected[-1], sha)
-        return sorted(collected, key=lambda e: e.path)
+                length = int(size) if size.isdigit() else 0
+                if mode != SYMLINK_MODE:
+                    self._known[path] = (SourceEntry(path, length), sha)
+                yield path, mode, sha, length
+            for path in chunk:
+                self._known.setdefault(path, None)
 
     def paths(self) -> set[str]:
         """Every file of the commit (hidden ones and submodules left out)."""
@@ -396,21 +403,9 @@ class GitTreeSource:
                     found[path] = known[0]
             elif not _hidden(path):
                 wanted.append(path)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            out = self.git.run("ls-tree", "-z", "--long", "--full-tree", self.commit, "--", *chunk)
-            for record in out.split(b"\0"):
-                meta, _, name = record.partition(b"\t")
-                fields = meta.decode("ascii", errors="replace").split()
-                path = _decode(name)
-                if len(fields) != 4 or path not in chunk:
-                    continue
-                mode, kind, sha, size = fields
-                if kind == "blob" and mode != SYMLINK_MODE:
-                    found[path] = SourceEntry(path, int(size) if size.isdigit() else 0)
-                    self._known[path] = (found[path], sha)
-            for path in chunk:
-                self._known.setdefault(path, None)
+        for path, mode, _sha, size in self._look_up(wanted):
+            if mode != SYMLINK_MODE:
+                found[path] = SourceEntry(path, size)
         return found
 
     def centre_cards(self) -> list[SourceEntry]:
