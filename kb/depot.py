@@ -6,12 +6,11 @@ environment, editors' files) out of every push, and a short README for the centr
 
 from __future__ import annotations
 
-import subprocess
 from importlib import resources
 from pathlib import Path
 
+from . import gitsource
 from .french import plural
-from .gitsource import GitError, clean_environment
 
 TEMPLATE = ("templates", "depot")
 FILES = {".gitignore": "gitignore", "README.md": "README.md"}
@@ -33,15 +32,7 @@ def init_repository(folder: Path, branch: str = "main") -> list[str]:
     done = []
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / ".git").exists():
-        completed = subprocess.run(
-            ["git", "init", "-q", f"--initial-branch={branch}", str(folder)],
-            capture_output=True,
-            text=True,
-            env=clean_environment(),
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise GitError(f"git init a échoué : {completed.stderr.strip()}")
+        gitsource.init_repository(folder, branch=branch)
         done.append(f"dépôt git créé (branche « {branch} »)")
     for name, source in FILES.items():
         target = folder / name

@@ -63,6 +63,25 @@ def clean_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
     return env
 
 
+def init_repository(path: Path, bare: bool = False, branch: str | None = None) -> Git:
+    """`git init` of `path` (parents created; kept as it is if it is already a repository);
+    a GitError with git's message when it fails."""
+    present = path / ("objects" if bare else ".git")
+    if not present.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options = (["--bare"] if bare else []) + ([f"--initial-branch={branch}"] if branch else [])
+        completed = subprocess.run(
+            ["git", "init", "-q", *options, str(path)],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise GitError(f"git init a échoué : {completed.stderr.strip()}")
+    return Git(path if bare else path / ".git", clean_environment())
+
+
 @dataclass(frozen=True, slots=True)
 class TreeEntry:
     path: str

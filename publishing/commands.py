@@ -484,15 +484,23 @@ def _due(settings: Settings, source) -> bool:
 # --- kb publication ---------------------------------------------------------------------------
 
 
-def run_work(args: argparse.Namespace, settings: Settings) -> int:
+def _queue_publisher(settings: Settings):
+    """The publisher that works the queue (`traiter`, `service`); None, the French reason
+    printed, when the settings do not allow one."""
     from .publisher import PublicationError
-    from .queue import PublicationQueue
 
     try:
-        publication = PublicationSettings.from_settings(settings)
-        publisher = _publisher(settings, publication)
+        return _publisher(settings, PublicationSettings.from_settings(settings))
     except (ConfigError, PublicationError) as exc:
         _say(f"erreur : {exc}")
+        return None
+
+
+def run_work(args: argparse.Namespace, settings: Settings) -> int:
+    from .queue import PublicationQueue
+
+    publisher = _queue_publisher(settings)
+    if publisher is None:
         return 2
     worked = PublicationQueue(settings.index).work(publisher)
     for request, result in worked:
@@ -505,7 +513,6 @@ def run_service(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from .publisher import PublicationError
     from .queue import PublicationQueue
     from .service import ServiceRunning, is_running, serve
 
@@ -524,11 +531,8 @@ def run_service(args: argparse.Namespace, settings: Settings) -> int:
             "un seul service par index"
         )
         return 1
-    try:
-        publication = PublicationSettings.from_settings(settings)
-        publisher = _publisher(settings, publication)
-    except (ConfigError, PublicationError) as exc:
-        _say(f"erreur : {exc}")
+    publisher = _queue_publisher(settings)
+    if publisher is None:
         return 2
     stop = threading.Event()
 

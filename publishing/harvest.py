@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import yaml
 
 from indexer.store import exclusive_lock, now_iso, write_atomically
 from kb.french import plural
-from kb.gitsource import Git, GitError, clean_environment
+from kb.gitsource import Git, GitError, init_repository
 from kb.loader import FileError, decode, split_front_matter
 from kb.model import ID_PATTERN
 from kb.publication import carries_harvest_mark
@@ -231,18 +230,10 @@ class GitOutput:
         return str(self.path)
 
     def _git(self) -> Git:
-        if not (self.path / "objects").is_dir():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            completed = subprocess.run(
-                ["git", "init", "-q", "--bare", str(self.path)],
-                capture_output=True,
-                text=True,
-                env=clean_environment(),
-                check=False,
-            )
-            if completed.returncode != 0:
-                raise HarvestError(f"git init a échoué : {completed.stderr.strip()}")
-        return Git(self.path, clean_environment())
+        try:
+            return init_repository(self.path, bare=True)
+        except GitError as exc:
+            raise HarvestError(str(exc)) from None
 
     def head(self) -> str | None:
         if not (self.path / "objects").is_dir():

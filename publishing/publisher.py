@@ -40,7 +40,14 @@ from indexer.published import published_state
 from indexer.store import IndexFolder, IndexLocked, exclusive_lock, now_iso, write_atomically
 from kb.config import SOURCE_NAME
 from kb.french import plural
-from kb.gitsource import Change, Git, GitError, GitTreeSource, clean_environment
+from kb.gitsource import (
+    Change,
+    Git,
+    GitError,
+    GitTreeSource,
+    clean_environment,
+    init_repository,
+)
 from kb.publication import (
     PublicationSettings,
     TreeCheck,
@@ -126,18 +133,7 @@ def _refused(
 
 def init_mirror(path: Path) -> Git:
     """A bare repository (created if needed) that fetched commits are kept in."""
-    if not (path / "objects").is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        completed = subprocess.run(
-            ["git", "init", "-q", "--bare", str(path)],
-            capture_output=True,
-            text=True,
-            env=clean_environment(),
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise GitError(f"git init a échoué : {completed.stderr.strip()}")
-    return Git(path, clean_environment())
+    return init_repository(path, bare=True)
 
 
 def fetch_branch(mirror: Path, remote: str, branch: str, name: str = "") -> tuple[Git, str]:
@@ -505,14 +501,7 @@ class Publisher:
                 if self.content.exists() and any(self.content.iterdir()):
                     log.warning("dossier de déploiement %s non vide, non mis à jour", self.content)
                     return
-                self.content.mkdir(parents=True, exist_ok=True)
-                subprocess.run(
-                    ["git", "init", "-q", str(self.content)],
-                    capture_output=True,
-                    env=clean_environment(),
-                    check=True,
-                )
-            deployed = Git(self.content / ".git", clean_environment())
+            deployed = init_repository(self.content)
             deployed.run("fetch", "--quiet", "--no-tags", str(git.git_dir), commit)
             work_tree = f"--work-tree={self.content}"
             before = deployed.resolve_commit(DEPLOYED_REF)
