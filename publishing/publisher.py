@@ -502,6 +502,9 @@ class Publisher:
                     log.warning("dossier de déploiement %s non vide, non mis à jour", self.content)
                     return
             deployed = init_repository(self.content)
+            # The publication lock is held, and nothing else writes here: a git lock left
+            # in the folder is a deployment killed midway, which would block all the next.
+            (deployed.git_dir / "index.lock").unlink(missing_ok=True)
             deployed.run("fetch", "--quiet", "--no-tags", str(git.git_dir), commit)
             work_tree = f"--work-tree={self.content}"
             before = deployed.resolve_commit(DEPLOYED_REF)

@@ -565,6 +565,12 @@ def test_the_deployed_folder_follows_each_commit_exactly(server: GitServer) -> N
     alpha.commit()
     assert alpha.push("doc-alpha").accepted
     assert _deployed_files(server) == _tree_files(server, alpha.head())
+    # A deployment killed midway left git's lock: the next one goes on.
+    (server.deploy / ".git" / "index.lock").write_text("")
+    alpha.write("centre-alpha/vergers.md", resource("Des vergers revenus"))
+    alpha.commit()
+    assert alpha.push("doc-alpha").accepted
+    assert _deployed_files(server) == _tree_files(server, alpha.head())
     # An operator edits a file the next push changes, and leaves a file of their own.
     (server.deploy / "centre-alpha" / "ruchers.md").write_text("modifié à la main\n")
     (server.deploy / "notes.txt").write_text("brouillon\n")
